@@ -1,0 +1,138 @@
+"""Commands over segment files: validate, fmt, compile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+
+import click
+
+from segflow.cli.diagnostics import as_github, as_json, as_text
+from segflow.cli.main import EXIT_ERROR, Context, pass_ctx
+from segflow.compiler.evaluation import Evaluation, zone
+from segflow.compiler.project import Project, build_project, discover, load_project, parse_files
+from segflow.errors import Diagnostic, SegflowError
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+
+
+def today_in(timezone: str) -> dt.date:
+    return dt.datetime.now(zone(timezone)).date()
+
+
+def load(ctx: Context) -> Project:
+    """The project's segments, parsed and checked (raises with every problem)."""
+    folder = ctx.config.segments_dir
+    if not folder.is_dir():
+        raise SegflowError(f"no segments folder at {folder} (set [project] segments in seg.toml, "
+                           "or run `seg init`)")
+    return load_project([folder], ctx.root)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+@click.command()
+@PATHS
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="How to print problems.")
+@pass_ctx
+def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
+    """Check segment files: syntax, names, types, references, groups.
+
+    With PATHS, only problems in those files are reported, but they are checked against the
+    whole project (so references to segments in other files resolve).
+    """
+    project_files = discover([ctx.config.segments_dir]) if ctx.config.segments_dir.is_dir() else []
+    wanted = discover(paths) if paths else project_files
+    files = sorted({*project_files, *wanted})
+    sources, diagnostics = parse_files(files, ctx.root)
+    try:
+        project = build_project(sources, ctx.root, diagnostics)
+        problems: list[Diagnostic] = []
+    except SegflowError as exc:
+        project, problems = None, exc.diagnostics
+    if paths:
+        shown = {_display(p, ctx.root) for p in wanted}
+        problems = [d for d in problems if d.file in shown or d.file is None]
+    if fmt == "json":
+        click.echo(as_json(problems, files=len(wanted), ok=not problems))
+    elif fmt == "github":
+        if problems:
+            click.echo(as_github(problems))
+    elif problems:
+        click.echo(as_text(problems), err=True)
+        nfiles = len({d.file for d in problems})
+        click.echo(f"{len(problems)} error{'s' * (len(problems) != 1)} in {nfiles} "
+                   f"file{'s' * (nfiles != 1)}", err=True)
+    else:
+        assert project is not None
+        click.echo(f"ok: {len(project.segments)} segments, {len(project.groups)} groups in "
+                   f"{len(wanted)} files")
+    if problems:
+        raise SystemExit(EXIT_ERROR)
+
+
+@click.command()
+@PATHS
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print what would change.")
+@pass_ctx
+def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> None:
+    """Rewrite segment files in the one canonical form."""
+    from segflow.dsl.formatter import format_text
+
+    files = discover(paths or [ctx.config.segments_dir])
+    problems: list[Diagnostic] = []
+    changed = []
+    for path in files:
+        shown = _display(path, ctx.root)
+        text = path.read_text(encoding="utf-8")
+        try:
+            formatted = format_text(text, shown)
+        except SegflowError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if formatted == text:
+            continue
+        changed.append(shown)
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(
+                text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                f"a/{shown}", f"b/{shown}")), nl=False)
+        if not check:
+            path.write_text(formatted, encoding="utf-8")
+    for name in changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {name}")
+    if problems:
+        raise SegflowError(problems)
+    if not changed:
+        click.echo(f"{len(files)} file{'s' * (len(files) != 1)} already formatted")
+    if check and changed:
+        raise SystemExit(EXIT_ERROR)
+
+
+@click.command(name="compile")
+@click.argument("segment")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Evaluate as of this day (default: today in the store's time zone).")
+@click.option("--dialect", default="postgres", show_default=True, help="SQL dialect to print.")
+@pass_ctx
+def compile_(ctx: Context, segment: str, as_of: dt.datetime | None, dialect: str) -> None:
+    """Print the SQL query returning SEGMENT's customer ids."""
+    from segflow.compiler.query import render, segment_query
+
+    project = load(ctx)
+    tz = ctx.config.store.timezone
+    ev = Evaluation(as_of.date() if as_of else today_in(tz), tz)
+    click.echo(render(segment_query(project, segment, ev), dialect=dialect) + ";")
+
+
+def register(cli: click.Group) -> None:
+    for command in (validate, fmt, compile_):
+        cli.add_command(command)

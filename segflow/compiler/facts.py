@@ -1,0 +1,184 @@
+"""Layer 1 of a compiled rule: per-customer facts, computed once for every segment.
+
+A daily run evaluates 100+ segments. Scanning the orders once per segment would cost a full pass
+each, so everything a rule needs from the orders is turned into a column of one per-customer
+`facts` relation, computed in one pass over the orders (and one over the line items when a rule
+reads them):
+
+- base facts, always present: order count, total spent, first / last order instants, average
+  order value, purchase interval;
+- aggregate facts, one per distinct order condition any rule uses (`first_order.product = "X"`
+  becomes `MAX(CASE WHEN <first order> AND <has X> THEN 1 ELSE 0 END)`); identical conditions in
+  several segments share one column, named by a hash of its SQL;
+- line flags: per order, whether some line item matches a line-level condition.
+
+Segment predicates (layer 2, `predicates.py`) then read only this relation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from segflow.compiler.evaluation import Evaluation
+from segflow.compiler.tables import CUSTOMERS, ORDER_LINES, ORDERS, counted_orders, table
+
+FACTS = "f"  # alias of the facts relation in predicates
+ORDER = "o"
+LINE = "l"
+FLAGS = "lf"
+AGG = "a"
+
+
+def _name(prefix: str, expression: exp.Expression) -> str:
+    digest = hashlib.sha1(expression.sql(dialect="postgres").encode()).hexdigest()[:10]
+    return f"{prefix}_{digest}"
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    name: str
+    expression: exp.Expression  # aggregate over the orders (alias o) and line flags (alias lf)
+    default: exp.Expression | None  # value for customers without orders (None: stays NULL)
+
+
+@dataclass
+class FactSet:
+    """The facts a set of rules needs; shared by every segment evaluated together."""
+
+    customer_columns: set[str] = field(default_factory=set)
+    aggregates: dict[str, Aggregate] = field(default_factory=dict)
+    line_flags: dict[str, exp.Expression] = field(default_factory=dict)
+
+    def customer_column(self, column: str) -> exp.Column:
+        self.customer_columns.add(column)
+        return exp.column(column, FACTS)
+
+    def aggregate(self, expression: exp.Expression, default: exp.Expression | None) -> exp.Column:
+        """Register an aggregate over orders; returns the facts column holding it."""
+        name = _name("x", expression)
+        self.aggregates.setdefault(name, Aggregate(name, expression, default))
+        return exp.column(name, FACTS)
+
+    def line_flag(self, condition: exp.Expression) -> exp.Expression:
+        """Register a line-level condition; returns `1 if some line of the order matches`."""
+        name = _name("l", condition)
+        self.line_flags.setdefault(name, condition)
+        return exp.Coalesce(this=exp.column(name, FLAGS), expressions=[exp.Literal.number(0)])
+
+    def merge(self, other: FactSet) -> None:
+        self.customer_columns |= other.customer_columns
+        self.aggregates.update(other.aggregates)
+        self.line_flags.update(other.line_flags)
+
+
+BASE_FACTS = (
+    "order_count",
+    "total_spent",
+    "first_order_at",
+    "last_order_at",
+    "average_order_value",
+    "purchase_interval",
+)
+
+
+def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
+    """The CTEs (name, query) that build the `facts` relation for one evaluation day."""
+    ctes: list[tuple[str, exp.Select]] = []
+    o = lambda c: exp.column(c, ORDER)  # noqa: E731
+    order_facts = (
+        exp.select(
+            o("customer_id"),
+            exp.alias_(exp.Count(this=exp.Star()), "order_count"),
+            exp.alias_(exp.Sum(this=o("net_amount")), "total_spent"),
+            exp.alias_(exp.Min(this=o("placed_at")), "first_order_at"),
+            exp.alias_(exp.Max(this=o("placed_at")), "last_order_at"),
+            *(exp.alias_(a.expression, a.name) for a in _sorted(facts.aggregates)),
+        )
+        .from_(table(ORDERS, ORDER))
+        .where(counted_orders(ORDER))
+        .where(o("placed_at") < ev.cutoff)
+        .group_by(o("customer_id"))
+    )
+    if facts.line_flags:
+        flags = exp.select(
+            exp.column("order_id", LINE),
+            *(
+                exp.alias_(exp.Max(this=_flag_case(cond)), name)
+                for name, cond in sorted(facts.line_flags.items())
+            ),
+        ).from_(table(ORDER_LINES, LINE)).group_by(exp.column("order_id", LINE))
+        ctes.append(("line_flags", flags))
+        order_facts = order_facts.join(
+            exp.to_table("line_flags").as_(FLAGS),
+            on=exp.column("order_id", FLAGS).eq(o("order_id")),
+            join_type="left",
+        )
+    ctes.append(("order_facts", order_facts))
+
+    a = lambda c: exp.column(c, AGG)  # noqa: E731
+    tz = exp.Literal.string(ev.timezone)
+    local_day = lambda c: exp.cast(exp.AtTimeZone(this=a(c), zone=tz), "DATE")  # noqa: E731
+    interval = exp.Case(
+        ifs=[
+            exp.If(
+                this=a("order_count") >= 2,
+                true=exp.Div(
+                    this=exp.paren(exp.Sub(this=local_day("last_order_at"),
+                                           expression=local_day("first_order_at"))),
+                    expression=exp.paren(exp.Sub(this=a("order_count"),
+                                                 expression=exp.Literal.number("1.0"))),
+                    typed=True,
+                ),
+            )
+        ]
+    )
+    zero = exp.Literal.number(0)
+    c = lambda col: exp.column(col, "c")  # noqa: E731
+    select = exp.select(
+        c("customer_id"),
+        *(c(col) for col in sorted(facts.customer_columns)),
+        exp.alias_(exp.Coalesce(this=a("order_count"), expressions=[zero]), "order_count"),
+        exp.alias_(exp.Coalesce(this=a("total_spent"), expressions=[zero]), "total_spent"),
+        a("first_order_at"),
+        a("last_order_at"),
+        exp.alias_(
+            exp.Div(this=a("total_spent"), expression=exp.Nullif(this=a("order_count"),
+                                                                 expression=zero), typed=True),
+            "average_order_value",
+        ),
+        exp.alias_(interval, "purchase_interval"),
+        *(
+            exp.alias_(
+                exp.Coalesce(this=a(agg.name), expressions=[agg.default])
+                if agg.default is not None else a(agg.name),
+                agg.name,
+            )
+            for agg in _sorted(facts.aggregates)
+        ),
+    ).from_(table(CUSTOMERS, "c")).join(
+        exp.to_table("order_facts").as_(AGG),
+        on=a("customer_id").eq(c("customer_id")),
+        join_type="left",
+    ).where(
+        exp.or_(
+            c("created_at") < ev.cutoff,
+            c("created_at").is_(exp.null()),
+            a("customer_id").is_(exp.null()).not_(),
+        )
+    )
+    ctes.append(("facts", select))
+    return ctes
+
+
+def _flag_case(condition: exp.Expression) -> exp.Expression:
+    return exp.Case(
+        ifs=[exp.If(this=condition, true=exp.Literal.number(1))],
+        default=exp.Literal.number(0),
+    )
+
+
+def _sorted(aggregates: dict[str, Aggregate]) -> list[Aggregate]:
+    return [aggregates[k] for k in sorted(aggregates)]

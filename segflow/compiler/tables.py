@@ -1,0 +1,63 @@
+"""Names of the canonical tables, and the statement that keeps `customer_order_index` right."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import sqlglot
+from sqlglot import exp
+
+SCHEMA = "store"
+CUSTOMERS = f"{SCHEMA}.customers"
+ORDERS = f"{SCHEMA}.orders"
+ORDER_LINES = f"{SCHEMA}.order_lines"
+LIST_MEMBERS = f"{SCHEMA}.list_members"
+
+
+def canonical_ddl() -> str:
+    """The DDL of the canonical store tables (migration 1 of the store schema)."""
+    return resources.files("segflow.compiler").joinpath("canonical.sql").read_text("utf-8")
+
+
+def table(name: str, alias: str) -> exp.Table:
+    return exp.to_table(name).as_(alias)  # type: ignore[return-value]
+
+
+def counted_orders(alias: str = "o") -> exp.Expression:
+    """The orders that count everywhere: attached to a customer, not cancelled, not a test."""
+    return exp.and_(
+        exp.column("customer_id", alias).is_(exp.null()).not_(),
+        exp.column("cancelled_at", alias).is_(exp.null()),
+        exp.not_(exp.column("is_test", alias)),
+    )
+
+
+_REFRESH_INDEX = """
+UPDATE store.orders AS t
+SET customer_order_index = r.idx
+FROM (
+    SELECT
+        o.order_id,
+        CASE WHEN :counted THEN ROW_NUMBER() OVER (
+            PARTITION BY o.customer_id, :counted ORDER BY o.placed_at, o.order_id
+        ) END AS idx
+    FROM store.orders AS o
+    WHERE :scope
+) AS r
+WHERE t.order_id = r.order_id AND t.customer_order_index IS DISTINCT FROM r.idx
+"""
+
+
+def refresh_order_index(customer_ids: exp.Expression | None = None) -> exp.Expression:
+    """UPDATE recomputing `customer_order_index` for the given customers (a subquery), or all.
+
+    Run it after loading or changing orders; it only writes rows whose index moved.
+    """
+    scope: exp.Expression = exp.true()
+    if customer_ids is not None:
+        scope = exp.column("customer_id", "o").isin(query=customer_ids)
+    return exp.replace_placeholders(
+        sqlglot.parse_one(_REFRESH_INDEX, read="postgres"),
+        counted=exp.paren(counted_orders("o")),
+        scope=scope,
+    )

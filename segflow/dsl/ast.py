@@ -1,0 +1,273 @@
+"""The typed, immutable syntax tree of segment files.
+
+Every node is a frozen dataclass carrying its `Span`. Spans are excluded from equality, so two
+trees compare equal when they mean the same thing, whatever their layout: this is what lets the
+formatter be tested with `parse(fmt(x)) == parse(x)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node starts and ends in its file (1-based lines and columns, end exclusive)."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @staticmethod
+    def unknown() -> Span:
+        return Span(0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default_factory=Span.unknown, compare=False, repr=False)
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class StringLit:
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NumberLit:
+    value: Decimal
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DateLit:
+    value: dt.date
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Today:
+    span: Span = _span()
+
+
+DurationUnit = Literal["d", "w", "m", "y"]
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: DurationUnit
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DateOffset:
+    """`base + duration` or `base - duration`, e.g. `today - 30d`."""
+
+    base: DateLit | Today | DateOffset
+    sign: Literal["+", "-"]
+    duration: Duration
+    span: Span = _span()
+
+
+DateValue = DateLit | Today | DateOffset
+Value = StringLit | NumberLit | BoolLit | DateLit | Today | DateOffset
+
+
+@dataclass(frozen=True)
+class ListLit:
+    items: tuple[Value, ...]
+    span: Span = _span()
+
+
+# ---------------------------------------------------------------- operands
+
+
+@dataclass(frozen=True)
+class Field:
+    """A bare name: a customer attribute or fact, or (inside `orders[...]`) an order attribute."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """`scope.field`, e.g. `first_order.product`: true when some order in the scope matches."""
+
+    scope: str
+    name: str
+    scope_span: Span = _span()
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """`scope[condition].func`, e.g. `orders[source = "pos"].count`."""
+
+    scope: str
+    where: Expr
+    func: str
+    scope_span: Span = _span()
+    func_span: Span = _span()
+    span: Span = _span()
+
+
+Operand = Field | Scoped | Aggregate
+
+
+# ---------------------------------------------------------------- expressions
+
+CompareOp = Literal["=", "!=", "<", "<=", ">", ">=", "contains", "starts with"]
+
+
+@dataclass(frozen=True)
+class Compare:
+    operand: Operand
+    op: CompareOp
+    value: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class InList:
+    operand: Operand
+    values: ListLit
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Between:
+    operand: Operand
+    low: Value
+    high: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IsSet:
+    operand: Operand
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Truthy:
+    """A bare boolean field used as a condition, e.g. `accepts_marketing`."""
+
+    operand: Operand
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SegmentRef:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    """`and` / `or` / `except` over two or more operands (flattened, left to right)."""
+
+    op: Literal["and", "or", "except"]
+    operands: tuple[Expr, ...]
+    span: Span = _span()
+
+
+Expr = Compare | InList | Between | IsSet | Truthy | SegmentRef | Not | BoolOp
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class NameList:
+    items: tuple[str, ...]
+    item_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    span: Span = _span()
+
+
+AttrValue = StringLit | NameList
+
+
+@dataclass(frozen=True)
+class Attr:
+    name: str
+    value: AttrValue
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Where:
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GroupDecl:
+    name: str
+    attrs: tuple[Attr, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+    kind = "group"
+
+
+@dataclass(frozen=True)
+class SegmentDecl:
+    name: str
+    attrs: tuple[Attr, ...]
+    where: Where | None
+    name_span: Span = _span()
+    span: Span = _span()
+
+    kind = "segment"
+
+    def attr(self, name: str) -> Attr | None:
+        return next((a for a in self.attrs if a.name == name), None)
+
+
+Decl = GroupDecl | SegmentDecl
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str  # including the leading '#'
+    line: int
+    col: int
+    own_line: bool  # nothing but whitespace before it on its line
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One parsed segment file: its declarations, comments, and the text they came from."""
+
+    path: str
+    decls: tuple[Decl, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False)
+    text: str = field(default="", compare=False, repr=False)
+
+    def line(self, n: int) -> str:
+        lines = self.text.splitlines()
+        return lines[n - 1] if 0 < n <= len(lines) else ""
