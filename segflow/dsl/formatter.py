@@ -16,8 +16,10 @@ Layout
     a newline is printed as a `\"\"\"long string\"\"\"` when that reads back unchanged (no quote,
     backslash, tab, other unprintable character or trailing blank on a line); otherwise, and always
     inside rules, with `\\n` escapes. Name lists print as `[a, b]`, value lists as `["a", 1]`.
-  * Numbers keep their exact decimal text (`500.00` stays `500.00`); dates print as `2024-03-01`,
-    offsets as `today - 30d`.
+  * Numbers print as `format(decimal, "f")`: never an exponent, the scale is kept (`500.00` stays
+    `500.00`, `007` becomes `7`); dates print as `2024-03-01`, offsets as `today - 30d`.
+  * Blank lines are not kept: the only blank lines are the ones between declarations (and before
+    comments at the end of the file).
   * Rules: keywords lowercase, single spaces, parentheses only where the tree needs them
     (precedence except < or < and < not < comparison; `a except (b except c)` keeps its parentheses,
     `not (a and b)` needs them).
@@ -38,10 +40,11 @@ Comments
     printed before the `where` line.
   * An end-of-line comment goes to the item it follows on its line: inside a `where` rule, the
     top-level operand the preceding text belongs to (an operator starts its operand); elsewhere the
-    last item that starts on or spans that line (the whole `where` rule if that sits on one line). It
-    is printed after the item, separated by two spaces. If one item collects several end-of-line
-    comments, the last stays at the end of the line and the others move before the item (a comment
-    runs to the end of its line, so two cannot share one).
+    last item that starts on or spans that line (the whole `where` rule if that sits on one line;
+    the closing `}` if it is on that line, as in `segment s { where a }  # c`). It is printed after
+    the item, separated by two spaces. If one item collects several end-of-line comments, the last
+    stays at the end of the line and the others move before the item (a comment runs to the end of
+    its line, so two cannot share one).
 """
 
 from __future__ import annotations
