@@ -126,8 +126,12 @@ def load_sources(sources: list[ast.SourceFile], root: Path) -> Project:
     return build_project(sources, root, [])
 
 
-def build_project(sources: list[ast.SourceFile], root: Path, diagnostics: list[Diagnostic]) -> Project:
-    diagnostics = [*diagnostics, *check_files(sources), *_check_list_files(sources, root)]
+def build_project(sources: list[ast.SourceFile], root: Path, diagnostics: list[Diagnostic], *,
+                  check_list_files: bool = True) -> Project:
+    """Check parsed files together and build the project; raise with every problem found."""
+    diagnostics = [*diagnostics, *check_files(sources)]
+    if check_list_files:
+        diagnostics += _check_list_files(sources, root)
     if diagnostics:
         raise SegflowError(sorted(diagnostics, key=lambda d: (d.file or "", d.line or 0, d.col or 0)))
     segments: dict[str, Segment] = {}

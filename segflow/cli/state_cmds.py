@@ -1,0 +1,128 @@
+"""plan, apply, run: changing the applied state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from segflow.cli.lang import load, today_in
+from segflow.cli.main import EXIT_ERROR, Context, pass_ctx
+from segflow.cli.render_plan import as_json, as_markdown, as_text
+from segflow.errors import SegflowError
+
+EXIT_CHANGES = 2
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _open(ctx: Context):
+    from segflow.runtime.db import open_database
+
+    return open_database(ctx.config)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan (JSON) for `seg apply PLAN`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@pass_ctx
+def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool) -> None:
+    """Show what `seg apply` would change: segments and groups, members, tag operations."""
+    from segflow.runtime.plan import plan_for
+
+    project = load(ctx)
+    tz = ctx.config.store.timezone
+    with _open(ctx) as conn:
+        the_plan = plan_for(conn, project, tz, today_in(tz))
+    if out:
+        out.write_text(as_json(the_plan), encoding="utf-8")
+    if fmt == "json":
+        click.echo(as_json(the_plan))
+    elif fmt == "markdown":
+        click.echo(as_markdown(the_plan))
+    else:
+        click.echo(as_text(the_plan, colour=sys.stdout.isatty()))
+        if out:
+            click.echo(f"Saved the plan to {out}; apply it with `seg apply {out}`.")
+    if detailed_exitcode and the_plan.has_changes:
+        raise SystemExit(EXIT_CHANGES)
+
+
+@click.command()
+@click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False,
+                                                             path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
+@click.option("--lock-timeout", type=float, default=None,
+              help="Seconds to wait for another apply / run before failing (default: wait).")
+@pass_ctx
+def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
+          lock_timeout: float | None) -> None:
+    """Apply a saved plan, or plan now and apply after confirmation."""
+    from segflow.runtime.apply import apply_plan
+    from segflow.runtime.plan import plan_for
+    from segflow.runtime.plan_model import Plan
+
+    tz = ctx.config.store.timezone
+    with _open(ctx) as conn:
+        if plan_file:
+            try:
+                the_plan = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise SegflowError(f"{plan_file}: not a segflow plan: "
+                                   f"{str(exc).splitlines()[0]}") from None
+        else:
+            the_plan = plan_for(conn, load(ctx), tz, today_in(tz))
+        click.echo(as_text(the_plan, colour=sys.stdout.isatty()))
+        if not the_plan.has_changes:
+            return
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise SegflowError("refusing to apply without confirmation: not a terminal "
+                                   "(use --auto-approve)")
+            if not click.confirm("Apply these changes?", default=False):
+                click.echo("Nothing applied.")
+                raise SystemExit(EXIT_ERROR)
+        result = apply_plan(conn, the_plan, ctx.root, tz, lock_timeout=lock_timeout, say=_say)
+    click.echo(f"Applied: {result.created} created, {result.updated} changed, "
+               f"{result.retired} retired; {result.entered} memberships entered, "
+               f"{result.left} left.")
+    for load_ in result.lists:
+        click.echo(f"  list {load_.segment_id}: {load_.members} members")
+        if load_.unknown:
+            shown = ", ".join(load_.unknown[:10]) + (" ..." if len(load_.unknown) > 10 else "")
+            click.echo(f"  warning: {len(load_.unknown)} unknown customers in the list: {shown}",
+                       err=True)
+
+
+@click.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day to evaluate (default: today in the store's time zone).")
+@click.option("--lock-timeout", type=float, default=None)
+@pass_ctx
+def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> None:
+    """The daily job: evaluate every applied segment, record events, metrics and activity."""
+    from segflow.runtime.run import run_day
+
+    tz = ctx.config.store.timezone
+    the_day = day.date() if day else today_in(tz)
+    with _open(ctx) as conn:
+        result = run_day(conn, the_day, tz, ctx.root, say=_say, lock_timeout=lock_timeout)
+    if not result.wrote:
+        click.echo(f"Run for {result.day}: nothing new ({result.segments} segments, "
+                   f"{result.seconds:.1f} s).")
+    else:
+        click.echo(f"Run for {result.day}: {result.segments} segments, {result.entered} entered, "
+                   f"{result.left} left, {result.snapshots} snapshots ({result.seconds:.1f} s).")
+
+
+def register(cli: click.Group) -> None:
+    for command in (plan, apply, run):
+        cli.add_command(command)

@@ -1,0 +1,155 @@
+"""Reading results back: the segment grid, a segment's members, history and order activity.
+
+Each function returns plain rows (dicts with stable snake_case keys) for the CLI to print as a
+table, CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
+from psycopg.rows import dict_row
+
+from segflow.compiler.checker import did_you_mean
+from segflow.errors import SegflowError
+
+METRICS = (
+    "customer_count",
+    "repeat_customer_rate",
+    "lifetime_value",
+    "average_order_value",
+    "average_order_count",
+    "purchase_interval_days",
+)
+
+
+def _plain(row: dict) -> dict:
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, Decimal):
+            v = float(round(v, 4))
+        elif isinstance(v, dt.date):
+            v = v.isoformat()
+        out[k] = v
+    return out
+
+
+def latest_day(conn: psycopg.Connection) -> dt.date | None:
+    row = conn.execute("SELECT max(day) FROM segflow.daily_metrics WHERE NOT backfilled").fetchone()
+    day = row[0] if row else None
+    if day is None:
+        row = conn.execute("SELECT max(day) FROM segflow.daily_metrics").fetchone()
+        day = row[0] if row else None
+    return day
+
+
+def segment_grid(conn: psycopg.Connection, *, day: dt.date | None = None, search: str | None = None,
+                 group: str | None = None, sort: str = "id") -> tuple[dt.date | None, list[dict]]:
+    """Every active segment with its six metrics on a day (default: the latest recorded)."""
+    if sort.lstrip("-") not in ("id", "title", *METRICS):
+        raise SegflowError(f"cannot sort by '{sort}'{did_you_mean(sort, ('id', 'title', *METRICS))}"
+                           f" (one of: id, title, {', '.join(METRICS)})")
+    day = day or latest_day(conn)
+    if group is not None:
+        known = {r[0] for r in conn.execute("SELECT group_id FROM segflow.groups")}
+        if group not in known:
+            raise SegflowError(f"unknown group '{group}'{did_you_mean(group, known)}")
+    rows = conn.cursor(row_factory=dict_row).execute(
+        """
+        SELECT s.segment_id AS id, s.title,
+               coalesce(m.customer_count, 0) AS customer_count,
+               m.repeat_customer_rate, m.lifetime_value, m.average_order_value,
+               m.average_order_count, m.purchase_interval_days,
+               coalesce(m.backfilled, false) AS backfilled,
+               array(SELECT g.group_id FROM segflow.group_segments g
+                     WHERE g.segment_id = s.segment_id ORDER BY 1) AS groups
+        FROM segflow.segments s
+        LEFT JOIN segflow.daily_metrics m ON m.segment_id = s.segment_id AND m.day = %(day)s
+        WHERE s.retired_at IS NULL
+          AND (%(search)s::text IS NULL OR s.segment_id ILIKE %(pattern)s OR s.title ILIKE %(pattern)s)
+          AND (%(group)s::text IS NULL OR EXISTS (SELECT 1 FROM segflow.group_segments g
+               WHERE g.segment_id = s.segment_id AND g.group_id = %(group)s))
+        """,
+        {"day": day, "search": search, "group": group,
+         "pattern": f"%{_like_escape(search or '')}%"},
+    ).fetchall()
+    key = sort.lstrip("-")
+    reverse = sort.startswith("-") or (key in METRICS and not sort.startswith("+"))
+    rows.sort(key=lambda r: (r[key] is None, r[key] if r[key] is not None else 0)
+              if key in METRICS else r[key])
+    if reverse and key in METRICS:
+        present = [r for r in rows if r[key] is not None]
+        present.sort(key=lambda r: r[key], reverse=True)
+        rows = present + [r for r in rows if r[key] is None]
+    elif reverse:
+        rows.reverse()
+    return day, [_plain(r) for r in rows]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def segment_info(conn: psycopg.Connection, segment_id: str) -> dict:
+    row = conn.cursor(row_factory=dict_row).execute(
+        """
+        SELECT s.segment_id AS id, s.ordinal, s.title, s.description, s.path, s.tag, s.list_path,
+               s.created_at, s.updated_at, s.retired_at, v.source, v.compiled_sql,
+               array(SELECT g.group_id FROM segflow.group_segments g
+                     WHERE g.segment_id = s.segment_id ORDER BY 1) AS groups
+        FROM segflow.segments s JOIN segflow.segment_versions v USING (segment_id, fingerprint)
+        WHERE s.segment_id = %s
+        """,
+        (segment_id,),
+    ).fetchone()
+    if row is None:
+        known = [r[0] for r in conn.execute("SELECT segment_id FROM segflow.segments")]
+        raise SegflowError(f"unknown segment '{segment_id}'{did_you_mean(segment_id, known)}"
+                           " (is it applied? see `seg plan`)")
+    return row
+
+
+def members(conn: psycopg.Connection, segment_id: str, *, limit: int | None = None) -> list[dict]:
+    info = segment_info(conn, segment_id)
+    rows = conn.cursor(row_factory=dict_row).execute(
+        """
+        SELECT c.customer_id, c.email, c.first_name, c.last_name, c.province_code AS province,
+               c.country_code AS country
+        FROM segflow.customer_segments cs
+        JOIN store.customers c USING (customer_id)
+        WHERE %s = ANY(cs.segments)
+        ORDER BY c.customer_id
+        LIMIT %s
+        """,
+        (info["ordinal"], limit),
+    ).fetchall()
+    return [_plain(r) for r in rows]
+
+
+def member_count(conn: psycopg.Connection, segment_id: str) -> int:
+    info = segment_info(conn, segment_id)
+    row = conn.execute("SELECT count(*) FROM segflow.customer_segments WHERE %s = ANY(segments)",
+                       (info["ordinal"],)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def history(conn: psycopg.Connection, segment_id: str, *, since: dt.date | None = None) -> list[dict]:
+    segment_info(conn, segment_id)
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT day, {', '.join(METRICS)}, backfilled FROM segflow.daily_metrics"
+        " WHERE segment_id = %s AND (%s::date IS NULL OR day >= %s) ORDER BY day",
+        (segment_id, since, since),
+    ).fetchall()
+    return [_plain(r) for r in rows]
+
+
+def activity(conn: psycopg.Connection, segment_id: str, *, since: dt.date | None = None) -> list[dict]:
+    segment_info(conn, segment_id)
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT day, orders, revenue, backfilled FROM segflow.daily_activity"
+        " WHERE segment_id = %s AND (%s::date IS NULL OR day >= %s) ORDER BY day",
+        (segment_id, since, since),
+    ).fetchall()
+    return [_plain(r) for r in rows]
