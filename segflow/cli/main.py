@@ -78,9 +78,28 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
 
 
 def _register() -> None:
-    from segflow.cli import lang
+    from segflow.cli import db, ingest, lang
 
     lang.register(cli)
+    db.register(cli)
+
+    from segflow.cli import read_cmds, state_cmds
+
+    state_cmds.register(cli)
+    read_cmds.register(cli)
+
+    from segflow.cli import demo
+
+    demo.register(cli)
+    ingest.register(cli)
+
+    from segflow.cli import templates
+
+    templates.register(cli)
+
+    from segflow.cli import generate
+
+    generate.register(cli)
 
 
 _register()

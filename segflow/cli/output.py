@@ -48,11 +48,12 @@ def emit(rows: list[dict], columns: list[str], fmt: str, *, title: str | None = 
     from rich.table import Table
 
     table = Table(title=title, show_lines=False, header_style="bold")
-    for col in columns:
+    for i, col in enumerate(columns):
         numeric = bool(rows) and isinstance(rows[0].get(col), int | float) \
             and not isinstance(rows[0].get(col), bool)
         table.add_column(headers.get(col, col.replace("_", " ")),
-                         justify="right" if numeric else "left")
+                         justify="right" if numeric else "left", no_wrap=i == 0,
+                         max_width=None if i == 0 else 40)
     for row in rows:
         table.add_row(*(fmt_value(row.get(c), c) for c in columns))
     Console(file=sys.stdout, width=max(100, Console().width)).print(table)

@@ -75,6 +75,7 @@ def _reasons(old_src: str, new_src: str, own_changed: bool, deps: list[str]) -> 
 
 def make_plan(conn: psycopg.Connection, project: Project, timezone: str,
               today: dt.date) -> Plan:
+    """The plan, evaluated as of the last daily run's day, or `today` before the first run."""
     state = read_state(conn)
     day = state.last_run_day or today
     ev = Evaluation(day, timezone)

@@ -1,0 +1,67 @@
+"""`seg generate`: a deterministic synthetic store, loaded into the database or written as CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from segflow.cli.main import Context, pass_ctx
+
+
+@click.command()
+@click.option("--customers", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="How many customers (about 2.8 orders each, 10% never order).")
+@click.option("--seed", type=int, default=42, show_default=True,
+              help="Same seed, same store.")
+@click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day of the two years of history (default: today, UTC).")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write customers_export.csv and orders_export.csv (Shopify admin layout) "
+              "into this folder instead of loading the database.")
+@pass_ctx
+def generate(ctx: Context, customers: int, seed: int, end_date: dt.datetime | None,
+             csv_dir: Path | None) -> None:
+    """Generate a synthetic coffee store: customers, orders and line items.
+
+    Loading REPLACES the store data in the database (customers, orders, order lines are
+    truncated first), in one transaction.
+    """
+    from segflow.runtime.synth import generate_store, write_csv
+
+    day = end_date.date() if end_date else dt.datetime.now(dt.UTC).date()
+
+    def run(progress):
+        if csv_dir is not None:
+            return write_csv(csv_dir, customers, seed, day, progress)
+        from segflow.runtime.db import open_database
+
+        conn = open_database(ctx.config)
+        try:
+            click.echo("replacing the store data (customers, orders, order lines) in the "
+                       "database", err=True)
+            return generate_store(conn, customers, seed, day, progress)
+        finally:
+            conn.close()
+
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("generating", total=customers)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = run(progress)
+    else:
+        summary = run(None)
+    where = f" to {csv_dir}" if csv_dir is not None else ""
+    click.echo(f"generated {summary.line()}{where}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(generate)

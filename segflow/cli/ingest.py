@@ -1,0 +1,63 @@
+"""`seg ingest`: load store data into the project's database."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from segflow.cli.main import Context, pass_ctx
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+BAR_MIN_BYTES = 5_000_000  # smaller files load too fast for a bar to help
+
+
+@click.group()
+def ingest() -> None:
+    """Load store data (customers, orders, line items) into the database."""
+
+
+@ingest.command("shopify-csv")
+@click.option("--customers", type=FILE, help="customers_export.csv from Shopify's admin.")
+@click.option("--orders", type=FILE, help="orders_export.csv from Shopify's admin.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Load what is valid and report bad rows (default: a bad row loads nothing).")
+@pass_ctx
+def shopify_csv(ctx: Context, customers: Path | None, orders: Path | None,
+                skip_bad_rows: bool) -> None:
+    """Import Shopify's CSV exports; re-importing the same files changes nothing."""
+    from segflow.runtime.db import open_database
+    from segflow.runtime.ingest import import_shopify_csv
+
+    if customers is None and orders is None:
+        raise click.UsageError("give --customers, --orders or both")
+    size = sum(p.stat().st_size for p in (customers, orders) if p is not None)
+    conn = open_database(ctx.config)
+    try:
+        if sys.stdout.isatty() and size >= BAR_MIN_BYTES:
+            from rich.progress import Progress
+
+            with Progress(transient=True) as bar:
+                tasks: dict[str, int] = {}
+
+                def progress(label: str, done: int, total: int) -> None:
+                    if label not in tasks:
+                        tasks[label] = bar.add_task(f"reading {label}", total=total)
+                    bar.update(tasks[label], completed=done)
+
+                summary = import_shopify_csv(conn, customers, orders, skip_bad_rows=skip_bad_rows,
+                                             progress=progress,
+                                             timezone=ctx.config.store.timezone)
+        else:
+            summary = import_shopify_csv(conn, customers, orders, skip_bad_rows=skip_bad_rows,
+                                         timezone=ctx.config.store.timezone)
+    finally:
+        conn.close()
+    for diagnostic in summary.skipped:
+        click.echo(f"skipped: {diagnostic.render()}", err=True)
+    click.echo(summary.line())
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(ingest)

@@ -1,0 +1,90 @@
+"""`seg demo`: the newcomer's one command, on the embedded database only.
+
+Starts the project's embedded cluster, generates a store, applies the example segments and
+records two weeks of daily runs, so every command (ls, show, history, activity...) has
+something to show. It never touches a configured database, and refuses to replace store data
+that it did not generate itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from segflow.compiler.evaluation import zone
+from segflow.compiler.project import Project
+from segflow.config import Config
+from segflow.errors import SegflowError
+from segflow.runtime.apply import apply_plan
+from segflow.runtime.db import connect, migrate
+from segflow.runtime.plan import plan_for
+from segflow.runtime.run import run_day
+
+DEMO_MARK = "segflow demo store"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    customers: int
+    orders: int
+    segments: int
+    days: int
+    seconds: float
+    url: str
+
+
+def run_demo(config: Config, project: Project, *, customers: int, days: int, seed: int,
+             reset: bool, say: Callable[[str], None],
+             progress: Callable[[int, int], None] | None = None) -> DemoResult:
+    from segflow.runtime.pgserver import project_cluster
+    from segflow.runtime.synth import generate_store
+
+    if config.database_url():
+        raise SegflowError("seg demo only uses the embedded database, but one is configured "
+                           "(SEG_DATABASE_URL or [database] url); run it in a folder without one")
+    started = time.perf_counter()
+    cluster = project_cluster(config.root)
+    say("starting the embedded PostgreSQL cluster")
+    cluster.start()
+    where = cluster.status().data_dir
+    say(f"  data in {where}")
+    url = cluster.url()
+    tz = config.store.timezone
+    today = dt.datetime.now(zone(tz)).date()
+    first = today - dt.timedelta(days=days - 1)
+    with connect(url, autocommit=True) as conn:
+        _check_resettable(conn, reset)
+        conn.execute("DROP SCHEMA IF EXISTS segflow CASCADE")
+        conn.execute("DROP SCHEMA IF EXISTS store CASCADE")
+        migrate(conn)
+        say(f"generating a store of {customers:,} customers (seed {seed})")
+        with conn.transaction():
+            summary = generate_store(conn, customers, seed, today, progress)
+        conn.execute(f"COMMENT ON SCHEMA store IS '{DEMO_MARK}'")
+        say(f"  {summary.line()}")
+        say(f"applying {len(project.segments)} example segments as of {first}")
+        plan = plan_for(conn, project, tz, first)
+        apply_plan(conn, plan, project.root, tz)
+        for n in range(days):
+            day = first + dt.timedelta(days=n)
+            result = run_day(conn, day, tz, project.root)
+            say(f"  daily run {day}: {result.entered} entered, {result.left} left "
+                f"({result.seconds:.1f} s)")
+    return DemoResult(summary.customers, summary.orders, len(project.segments), days,
+                      time.perf_counter() - started, url)
+
+
+def _check_resettable(conn, reset: bool) -> None:
+    row = conn.execute(
+        "SELECT to_regclass('store.customers') IS NOT NULL,"
+        " obj_description(to_regnamespace('store'), 'pg_namespace')"
+    ).fetchone()
+    has_store, mark = row if row else (False, None)
+    if not has_store or reset or mark == DEMO_MARK:
+        return
+    non_empty = conn.execute("SELECT EXISTS (SELECT 1 FROM store.customers)").fetchone()
+    if non_empty and non_empty[0]:
+        raise SegflowError("the embedded database holds store data that seg demo did not "
+                           "generate; `seg demo --reset` replaces it (all of it)")

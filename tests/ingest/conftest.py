@@ -1,0 +1,8 @@
+import pytest
+
+from segflow.runtime.db import migrate
+
+
+@pytest.fixture
+def pg_db_template(make_template) -> str:
+    return make_template("migrated", migrate)

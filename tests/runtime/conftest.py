@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.runtime.helpers import connect, load_migrated_store
+
+
+@pytest.fixture
+def store_template(make_template) -> str:
+    """Template: migrated schema + the hand-built store (tests/compiler/store_data.py)."""
+    return make_template("runtime_store", load_migrated_store)
+
+
+@pytest.fixture
+def store_db(pg_cluster, store_template) -> Iterator[str]:
+    """URL of a fresh migrated store database for this test."""
+    import os
+    import uuid
+
+    name = f"rt_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    pg_cluster.create_database(name, template=store_template)
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def conn(store_db) -> Iterator[psycopg.Connection]:
+    """An autocommit connection (the runtime manages its own transactions)."""
+    c = connect(store_db)
+    try:
+        yield c
+    finally:
+        c.close()
