@@ -101,6 +101,10 @@ def _register() -> None:
 
     generate.register(cli)
 
+    from segflow.cli import init
+
+    init.register(cli)
+
 
 _register()
 

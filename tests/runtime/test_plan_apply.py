@@ -94,7 +94,7 @@ def test_deleted_segment_is_retired_keeping_history(conn, tmp_path):
     result = h.apply(conn, p, tmp_path)
     assert (result.retired, result.left) == (1, 3)
     assert h.count(conn, "segflow.daily_metrics WHERE segment_id = 'vips'") == 1
-    assert h.count(conn, "segflow.customer_segments WHERE %d = ANY(segments)" % vips_ord) == 0
+    assert h.count(conn, f"segflow.customer_segments WHERE {vips_ord} = ANY(segments)") == 0
     assert conn.execute("SELECT retired_at IS NOT NULL FROM segflow.segments"
                         " WHERE segment_id = 'vips'").fetchone() == (True,)
     assert not h.plan(conn, h.project(text, tmp_path)).has_changes

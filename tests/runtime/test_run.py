@@ -51,7 +51,7 @@ def test_run_for_a_day_before_the_last_run_is_refused(conn, tmp_path):
 
 
 def test_run_with_nothing_applied_fails_clearly(conn, tmp_path):
-    with pytest.raises(SegflowError, match="no segments applied yet.*seg apply"):
+    with pytest.raises(SegflowError, match=r"no segments applied yet.*seg apply"):
         h.run(conn, h.AS_OF, tmp_path)
     assert h.history_counts(conn) == dict.fromkeys(h.HISTORY_TABLES, 0)
 
@@ -150,7 +150,7 @@ def test_apply_with_lock_timeout_fails_with_the_lock_message(conn, store_db, tmp
     p = h.plan(conn, h.project(RULES, tmp_path))
     blocker = _hold_lock(store_db)
     try:
-        with pytest.raises(SegflowError, match="still holds the lock after 0.2 s"):
+        with pytest.raises(SegflowError, match=r"still holds the lock after 0\.2 s"):
             h.apply(conn, p, tmp_path, lock_timeout=0.2)
     finally:
         blocker.close()

@@ -293,10 +293,13 @@ def parse_orders(f: CsvFile, emit_line: Callable[[tuple], None]) -> OrdersResult
     lines = skipped = 0
     email_ids: dict[str, int] = {}
     for line, row in rows:
-        if len(row) <= width:
+        n = len(row)
+        if n == width:
+            row.append("")  # index `width`: the columns this export does not have
+        elif n < width:
             if not any(row):
                 continue
-            row = row + pad[: width + 1 - len(row)]
+            row += pad[: width + 1 - n]
         name = row[i_name].strip()
         state = seen.get(name)
         try:

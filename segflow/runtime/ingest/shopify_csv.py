@@ -108,28 +108,57 @@ ORDER_COLS = ("name", "customer_id", "email", "placed_at", "created_at", "cancel
               "financial_status", "fulfillment_status", "currency", "subtotal_price",
               "total_discounts", "total_shipping", "total_tax", "total_price", "refunded_amount",
               "source", "channel", "discount_codes", "tags", "shipping_city",
-              "shipping_province", "shipping_country")
+              "shipping_province", "shipping_country", "customer_order_index")
+
+# The staged orders with their customer resolved.
+RESOLVED_ORDERS = """
+CREATE TEMP TABLE seg_orders ON COMMIT DROP AS
+SELECT s.*, m.customer_id
+FROM seg_stg_orders AS s LEFT JOIN seg_email_map AS m ON m.email_key = s.email_key
+"""
+
+# `customer_order_index` of the staged orders, computed before they are written so a first
+# import does not write every order twice. Only an optimisation: `refresh_order_index` (the
+# definition) runs afterwards and corrects whatever this got wrong.
+STAGED_INDEX = """
+CREATE TEMP TABLE seg_order_index ON COMMIT DROP AS
+SELECT x.order_id,
+       CASE WHEN x.counted THEN ROW_NUMBER() OVER (
+           PARTITION BY x.customer_id, x.counted ORDER BY x.placed_at, x.order_id) END AS idx,
+       x.staged
+FROM (
+    SELECT n.order_id, n.customer_id, n.created_at AS placed_at, true AS staged,
+           n.customer_id IS NOT NULL AND n.cancelled_at IS NULL AND NOT coalesce(o.is_test, false)
+               AS counted
+    FROM seg_orders AS n LEFT JOIN store.orders AS o USING (order_id)
+    UNION ALL
+    SELECT o.order_id, o.customer_id, o.placed_at, false,
+           o.cancelled_at IS NULL AND NOT o.is_test
+    FROM store.orders AS o
+    WHERE o.customer_id IN (SELECT customer_id FROM seg_orders)
+      AND NOT EXISTS (SELECT 1 FROM seg_orders AS n WHERE n.order_id = o.order_id)
+) AS x
+"""
 
 MOVED_CUSTOMERS = """
 INSERT INTO seg_affected
 SELECT o.customer_id
 FROM store.orders AS o
-JOIN seg_stg_orders AS s USING (order_id)
-LEFT JOIN seg_email_map AS m ON m.email_key = s.email_key
-WHERE o.customer_id IS NOT NULL AND o.customer_id IS DISTINCT FROM m.customer_id
+JOIN seg_orders AS s USING (order_id)
+WHERE o.customer_id IS NOT NULL AND o.customer_id IS DISTINCT FROM s.customer_id
 """
 
 UPSERT_ORDERS = f"""
 WITH up AS (
     INSERT INTO store.orders AS t (order_id, {", ".join(ORDER_COLS)})
-    SELECT s.order_id, s.name, m.customer_id, s.email, s.created_at, s.created_at,
+    SELECT s.order_id, s.name, s.customer_id, s.email, s.created_at, s.created_at,
            s.cancelled_at, s.financial_status, s.fulfillment_status, s.currency,
            s.subtotal_price, coalesce(s.total_discounts, 0), coalesce(s.total_shipping, 0),
            coalesce(s.total_tax, 0), coalesce(s.total_price, 0), coalesce(s.refunded_amount, 0),
            s.source, s.channel, s.discount_codes, s.tags, s.shipping_city, s.shipping_province,
-           s.shipping_country
-    FROM seg_stg_orders AS s
-    LEFT JOIN seg_email_map AS m ON m.email_key = s.email_key
+           s.shipping_country, i.idx
+    FROM seg_orders AS s
+    LEFT JOIN seg_order_index AS i ON i.order_id = s.order_id AND i.staged
     ON CONFLICT (order_id) DO UPDATE SET ({", ".join(ORDER_COLS)}) =
         ({", ".join("excluded." + c for c in ORDER_COLS)})
     WHERE ({", ".join("t." + c for c in ORDER_COLS)}) IS DISTINCT FROM
@@ -143,7 +172,7 @@ LINE_COLS = ("product", "sku", "vendor", "quantity", "price", "discount")
 
 DELETE_OLD_LINES = """
 DELETE FROM store.order_lines AS l
-USING seg_stg_orders AS s
+USING seg_orders AS s
 WHERE l.order_id = s.order_id
   AND NOT EXISTS (SELECT 1 FROM seg_stg_lines AS n
                   WHERE n.order_id = l.order_id AND n.line_no = l.line_no)
@@ -231,7 +260,9 @@ def _import(conn: psycopg.Connection, customers: Path | None, orders: Path | Non
             summary.customers_from_orders = cur.execute(CUSTOMERS_FROM_EMAILS).rowcount
             summary.changed_customers += summary.customers_from_orders
             cur.execute(EMAIL_MAP)
-            cur.execute("ANALYZE seg_email_map")
+            cur.execute(RESOLVED_ORDERS)
+            cur.execute("ANALYZE seg_orders")
+            cur.execute(STAGED_INDEX)
             cur.execute(MOVED_CUSTOMERS)
             summary.changed_orders = cur.execute(UPSERT_ORDERS).rowcount
             deleted = cur.execute(DELETE_OLD_LINES).rowcount
@@ -240,7 +271,7 @@ def _import(conn: psycopg.Connection, customers: Path | None, orders: Path | Non
                                       read="postgres")
             cur.execute(refresh_order_index(scope).sql(dialect="postgres"))
         cur.execute("DROP TABLE IF EXISTS seg_stg_customers, seg_stg_orders, seg_stg_lines, "
-                    "seg_affected, seg_email_map")
+                    "seg_affected, seg_email_map, seg_orders, seg_order_index")
     return summary
 
 

@@ -1,0 +1,1 @@
+"""Templates that `seg init` copies into a new segments repository."""
