@@ -19,12 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.project import load_project, load_sources
+from segflow.compiler.project import load_project
 from segflow.compiler.query import render, segment_query
-from segflow.dsl.parser import parse
 from segflow.runtime.apply import apply_plan
 from segflow.runtime.db import connect, migrate
 from segflow.runtime.pgserver import Cluster

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from segflow.cli.main import Context, pass_ctx
 from segflow.errors import SegflowError
+
+if TYPE_CHECKING:  # importing main here would be circular: main imports this module
+    from segflow.cli.main import Context
 
 DEFAULT_SCHEDULE = "0 15 * * *"
 SCHEDULE_TOKEN = "__SEG_SCHEDULE__"
@@ -54,7 +57,7 @@ def render(schedule: str = DEFAULT_SCHEDULE) -> dict[str, str]:
 @click.option("--schedule", default=DEFAULT_SCHEDULE, show_default=True,
               callback=lambda _ctx, _param, value: check_schedule(value),
               help="When the daily `seg run` workflow runs: a cron expression, in UTC.")
-@pass_ctx
+@click.pass_obj
 def init(ctx: Context, directory: Path | None, schedule: str) -> None:
     """Start a segments repository in DIRECTORY (default: -C, else the current folder).
 

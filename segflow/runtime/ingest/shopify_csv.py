@@ -77,7 +77,11 @@ CUSTOMER_COLS = ("email", "first_name", "last_name", "phone", "tags", "company",
 
 UPSERT_CUSTOMERS = f"""
 INSERT INTO store.customers AS t (customer_id, {", ".join(CUSTOMER_COLS)})
-SELECT customer_id, {", ".join(CUSTOMER_COLS)} FROM seg_stg_customers
+SELECT customer_id, {", ".join(CUSTOMER_COLS)} FROM seg_stg_customers AS n
+WHERE NOT EXISTS (  -- unchanged rows never reach the (slower) conflict path
+    SELECT 1 FROM store.customers AS t WHERE t.customer_id = n.customer_id
+    AND ({", ".join("t." + c for c in CUSTOMER_COLS)}) IS NOT DISTINCT FROM
+        ({", ".join("n." + c for c in CUSTOMER_COLS)}))
 ON CONFLICT (customer_id) DO UPDATE SET ({", ".join(CUSTOMER_COLS)}) =
     ({", ".join("excluded." + c for c in CUSTOMER_COLS)})
 WHERE ({", ".join("t." + c for c in CUSTOMER_COLS)}) IS DISTINCT FROM
@@ -151,14 +155,22 @@ WHERE o.customer_id IS NOT NULL AND o.customer_id IS DISTINCT FROM s.customer_id
 UPSERT_ORDERS = f"""
 WITH up AS (
     INSERT INTO store.orders AS t (order_id, {", ".join(ORDER_COLS)})
-    SELECT s.order_id, s.name, s.customer_id, s.email, s.created_at, s.created_at,
-           s.cancelled_at, s.financial_status, s.fulfillment_status, s.currency,
-           s.subtotal_price, coalesce(s.total_discounts, 0), coalesce(s.total_shipping, 0),
-           coalesce(s.total_tax, 0), coalesce(s.total_price, 0), coalesce(s.refunded_amount, 0),
-           s.source, s.channel, s.discount_codes, s.tags, s.shipping_city, s.shipping_province,
-           s.shipping_country, i.idx
-    FROM seg_orders AS s
-    LEFT JOIN seg_order_index AS i ON i.order_id = s.order_id AND i.staged
+    SELECT * FROM (
+        SELECT s.order_id, s.name, s.customer_id, s.email, s.created_at AS placed_at,
+               s.created_at, s.cancelled_at, s.financial_status, s.fulfillment_status,
+               s.currency, s.subtotal_price, coalesce(s.total_discounts, 0) AS total_discounts,
+               coalesce(s.total_shipping, 0) AS total_shipping,
+               coalesce(s.total_tax, 0) AS total_tax, coalesce(s.total_price, 0) AS total_price,
+               coalesce(s.refunded_amount, 0) AS refunded_amount, s.source, s.channel,
+               s.discount_codes, s.tags, s.shipping_city, s.shipping_province,
+               s.shipping_country, i.idx AS customer_order_index
+        FROM seg_orders AS s
+        LEFT JOIN seg_order_index AS i ON i.order_id = s.order_id AND i.staged
+    ) AS n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM store.orders AS t WHERE t.order_id = n.order_id
+        AND ({", ".join("t." + c for c in ORDER_COLS)}) IS NOT DISTINCT FROM
+            ({", ".join("n." + c for c in ORDER_COLS)}))
     ON CONFLICT (order_id) DO UPDATE SET ({", ".join(ORDER_COLS)}) =
         ({", ".join("excluded." + c for c in ORDER_COLS)})
     WHERE ({", ".join("t." + c for c in ORDER_COLS)}) IS DISTINCT FROM
@@ -180,8 +192,13 @@ WHERE l.order_id = s.order_id
 
 UPSERT_LINES = f"""
 INSERT INTO store.order_lines AS t (order_id, line_no, {", ".join(LINE_COLS)})
-SELECT order_id, line_no, product, sku, vendor, quantity, price, coalesce(discount, 0)
-FROM seg_stg_lines
+SELECT n.order_id, n.line_no, n.product, n.sku, n.vendor, n.quantity, n.price,
+       coalesce(n.discount, 0)
+FROM seg_stg_lines AS n
+WHERE NOT EXISTS (
+    SELECT 1 FROM store.order_lines AS t WHERE t.order_id = n.order_id AND t.line_no = n.line_no
+    AND ({", ".join("t." + c for c in LINE_COLS)}) IS NOT DISTINCT FROM
+        (n.product, n.sku, n.vendor, n.quantity, n.price, coalesce(n.discount, 0)))
 ON CONFLICT (order_id, line_no) DO UPDATE SET ({", ".join(LINE_COLS)}) =
     ({", ".join("excluded." + c for c in LINE_COLS)})
 WHERE ({", ".join("t." + c for c in LINE_COLS)}) IS DISTINCT FROM
@@ -249,6 +266,7 @@ def _import(conn: psycopg.Connection, customers: Path | None, orders: Path | Non
         if bad_orders:
             cur.execute("DELETE FROM seg_stg_orders WHERE order_id = ANY(%s)", (list(bad_orders),))
             cur.execute("DELETE FROM seg_stg_lines WHERE order_id = ANY(%s)", (list(bad_orders),))
+        cur.execute("SET LOCAL default_statistics_target = 10")  # small samples suffice here
         cur.execute("ANALYZE seg_stg_customers; ANALYZE seg_stg_orders; ANALYZE seg_stg_lines")
         summary.customers = _count(cur, "seg_stg_customers")
         summary.orders = _count(cur, "seg_stg_orders")
