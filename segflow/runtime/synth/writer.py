@@ -101,10 +101,6 @@ def _text_array(values: tuple) -> str:
     return "{" + ",".join(values) + "}"
 
 
-def _tsv(v) -> str:
-    return "\\N" if v is None else v
-
-
 def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt.date,
                progress: Progress | None = None) -> Summary:
     """Replace the store's data with a generated one, in one transaction (COPY all the way).
@@ -117,10 +113,12 @@ def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt
     start = time.perf_counter()
     cal = Calendar(end_date)
     fmt_ts = _Timestamps(cal)
-    money = [_money(x) for x in range(100_000)]
+    top = 200_000  # unit prices, shipping and most amounts are below $2,000
+    money = [_money(x) for x in range(top)]
+    base, days, clock, DAY, NUL = fmt_ts.base, fmt_ts.days, fmt_ts.clock, 86_400, "\\N"
 
     def m(cents: int) -> str:
-        return money[cents] if cents < 100_000 else _money(cents)
+        return money[cents] if cents < top else _money(cents)
 
     geo_c = []
     for g in c.GEO:
@@ -168,28 +166,34 @@ def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt
                 lbuf: list[str] = []
                 cbuf: list[str] = []
                 for done, (cu, orders) in enumerate(iter_store(customers, seed, end_date), 1):
-                    tags = cu[7]
                     cbuf.append(
-                        f"{cu[0]}\t{cu[1]}\t{cu[2]}\t{cu[3]}\t{cu[4] or chr(92) + 'N'}\t"
-                        f"{fmt_ts(cu[5])}\t{fmt_ts(cu[6])}\t{{{','.join(tags)}}}\t{_tsv(cu[8])}\t"
-                        f"{geo_c[cu[9]]}\t{tf[cu[10]]}\t{tf[cu[11]]}\t{tf[cu[12]]}\t{_tsv(cu[13])}\n")
+                        f"{cu[0]}\t{cu[1]}\t{cu[2]}\t{cu[3]}\t{cu[4] or NUL}\t"
+                        f"{fmt_ts(cu[5])}\t{fmt_ts(cu[6])}\t{{{','.join(cu[7])}}}\t{cu[8] or NUL}\t"
+                        f"{geo_c[cu[9]]}\t{tf[cu[10]]}\t{tf[cu[11]]}\t{tf[cu[12]]}\t{cu[13] or NUL}\n")
                     for o in orders:
                         oid = o[0]
                         cancelled = o[7]
                         idx = o[27]
-                        code = o[24]
+                        t = o[4] - base
+                        placed = days[t // DAY] + clock[t % DAY]
+                        t = o[6] - base
+                        updated = days[t // DAY] + clock[t % DAY]
                         obuf.append(
-                            f"{oid}\t#{o[1]}\t{o[2]}\t{o[3]}\t{fmt_ts(o[4])}\t{fmt_ts(o[5])}\t"
-                            f"{fmt_ts(o[6])}\t{chr(92) + 'N' if cancelled is None else fmt_ts(cancelled)}\t"
-                            f"{tf[o[8]]}\t{o[9]}\t{o[10]}\t{currency}\t{m(o[11])}\t{m(o[12])}\t"
-                            f"{m(o[13])}\t{m(o[14])}\t{m(o[15])}\t{m(o[16])}\t{o[17]}\t{o[18]}\t"
-                            f"{_tsv(o[19])}\t{_tsv(o[20])}\t{_tsv(o[21])}\t{_tsv(o[22])}\t"
-                            f"{_tsv(o[23])}\t{{{code or ''}}}\t{{{','.join(o[25])}}}\t{geo_o[o[26]]}\t"
-                            f"{chr(92) + 'N' if idx is None else idx}\n")
+                            f"{oid}\t#{o[1]}\t{o[2]}\t{o[3]}\t{placed}\t"
+                            f"{placed if o[5] == o[4] else fmt_ts(o[5])}\t{updated}\t"
+                            f"{NUL if cancelled is None else fmt_ts(cancelled)}\t"
+                            f"{tf[o[8]]}\t{o[9]}\t{o[10]}\t{currency}\t{m(o[11])}\t"
+                            f"{money[o[12]] if o[12] < top else m(o[12])}\t{money[o[13]]}\t"
+                            f"{m(o[14])}\t{m(o[15])}\t"
+                            f"{money[o[16]] if o[16] < top else m(o[16])}\t{o[17]}\t{o[18]}\t"
+                            f"{o[19] or NUL}\t{o[20] or NUL}\t{o[21] or NUL}\t{o[22] or NUL}\t"
+                            f"{o[23] or NUL}\t{{{o[24] or ''}}}\t{{{','.join(o[25])}}}\t"
+                            f"{geo_o[o[26]]}\t{NUL if idx is None else idx}\n")
                         no = 0
                         for ln in o[28]:
                             no += 1
-                            lbuf.append(f"{oid}\t{no}\t{prod_line[ln[0]]}\t{ln[1]}\t{m(ln[2])}\t{m(ln[3])}\n")
+                            lbuf.append(f"{oid}\t{no}\t{prod_line[ln[0]]}\t{ln[1]}\t"
+                                        f"{money[ln[2]]}\t{m(ln[3])}\n")
                         n_lines += no
                     n_orders += len(orders)
                     if done % CHUNK_CUSTOMERS == 0:
