@@ -7,6 +7,7 @@ errors per declaration) and checks them together; it returns a `Project` or rais
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,19 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 def parse_files(files: Iterable[Path], root: Path) -> tuple[list[ast.SourceFile], list[Diagnostic]]:
     """Parse each file; syntax errors are collected, not raised."""
     sources, diagnostics = [], []
+    # The cyclic GC keeps rescanning the growing heap of parse trees; nothing here is cyclic
+    # garbage worth collecting mid-batch (about 2x on large projects).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _parse_all(files, root, sources, diagnostics)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return sources, diagnostics
+
+
+def _parse_all(files, root: Path, sources: list, diagnostics: list) -> None:
     for path in files:
         shown = _display_path(path, root)
         try:
@@ -112,7 +126,6 @@ def parse_files(files: Iterable[Path], root: Path) -> tuple[list[ast.SourceFile]
             sources.append(parse(text, shown))
         except SegflowError as exc:
             diagnostics.extend(exc.diagnostics)
-    return sources, diagnostics
 
 
 def load_project(paths: Iterable[Path], root: Path) -> Project:
