@@ -88,9 +88,10 @@ def _register() -> None:
     state_cmds.register(cli)
     read_cmds.register(cli)
 
-    from segflow.cli import demo
+    from segflow.cli import demo, group_cmds
 
     demo.register(cli)
+    group_cmds.register(cli)
     ingest.register(cli)
 
     from segflow.cli import templates

@@ -75,3 +75,12 @@ def test_members_history_activity_show(conn, store_db, tmp_path):
     assert shown["members"] == 8 and shown["groups"] == ["lifecycle"]
     unknown = seg("show", "buyer")
     assert unknown.exit_code == 1 and "did you mean 'buyers'" in unknown.output
+
+
+def test_group_ls_and_show(conn, store_db, tmp_path):
+    seg = _setup(conn, store_db, tmp_path)
+    groups = json.loads(seg("group", "ls", "--format", "json").output)
+    assert groups == [{"id": "lifecycle", "title": "lifecycle", "segments": 1}]
+    shown = json.loads(seg("group", "show", "lifecycle", "--format", "json").output)
+    assert [r["id"] for r in shown] == ["buyers"]
+    assert seg("group", "show", "nope").exit_code == 1
