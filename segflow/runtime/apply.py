@@ -90,6 +90,8 @@ def apply_plan(conn: psycopg.Connection, plan: Plan, root: Path, timezone: str, 
             scope = [ords[sid] for sid in touched] + retired
             result.entered, result.left = evaluate.record_changes(conn, plan.evaluation_day,
                                                                   scope)
+            # memberships now come from fresh facts: the next run rebuilds its facts table
+            conn.execute("UPDATE segflow.facts_state SET valid = false")
         if plan.has_changes:
             bump_revision(conn)
         conn.execute(

@@ -1,9 +1,9 @@
-"""Evaluate many segments for one day in set-based SQL, and record what changed.
+"""Evaluate many segments at once in set-based SQL (what an apply re-evaluates).
 
 One pass builds the per-customer facts (`_facts`), one pass evaluates every segment's predicate
 over them into one array of segment ordinals per customer (`_members`). Memberships are stored
-and diffed as those arrays (PERFORMANCE.md: ~10x cheaper than one row per membership). The six
-metrics and the daily order activity are computed here, once, for the run and the backfill.
+and diffed as those arrays (PERFORMANCE.md: ~10x cheaper than one row per membership). The
+daily run and the backfill move day by day with `engine`, which reuses `members_select`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import datetime as dt
 import psycopg
 from sqlglot import exp
 
-from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.query import CompiledProject, render
 from segflow.errors import SegflowError
 
@@ -25,7 +24,8 @@ def build_facts(conn: psycopg.Connection, compiled: CompiledProject) -> None:
     conn.execute("ANALYZE _facts")
 
 
-def members_select(compiled: CompiledProject, ordinals: dict[str, int]) -> exp.Select:
+def members_select(compiled: CompiledProject, ordinals: dict[str, int],
+                   relation: str = "_facts") -> exp.Select:
     """customer_id and the sorted ordinals of the segments each customer is in."""
     items = sorted((ordinals[sid], pred) for sid, pred in compiled.predicates.items()
                    if sid in ordinals)
@@ -37,7 +37,7 @@ def members_select(compiled: CompiledProject, ordinals: dict[str, int]) -> exp.S
         expression=exp.null(),
     )
     return exp.select(exp.column("customer_id", "f"), exp.alias_(array, "segs")).from_(
-        exp.to_table("_facts").as_("f"))
+        exp.to_table(relation).as_("f"))
 
 
 def build_members(conn: psycopg.Connection, compiled: CompiledProject,
@@ -56,19 +56,21 @@ def build_members(conn: psycopg.Connection, compiled: CompiledProject,
                 " WHERE cardinality(m.segs) > 0"
             )
     except psycopg.Error as exc:
-        raise SegflowError(_blame(conn, compiled, ordinals, exc)) from None
+        raise blame(conn, compiled, ordinals, exc) from None
 
 
-def _blame(conn, compiled: CompiledProject, ordinals: dict[str, int], exc: psycopg.Error) -> str:
+def blame(conn, compiled: CompiledProject, ordinals: dict[str, int], exc: psycopg.Error,
+          relation: str = "_facts") -> SegflowError:
     """Find which segment's SQL fails, to name it in the error."""
     for sid in sorted(ordinals):
         pred = render(compiled.predicates[sid])
         try:
             with conn.transaction():
-                conn.execute(f"SELECT count(*) FROM _facts AS f WHERE {pred}")
+                conn.execute(f"SELECT count(*) FROM {relation} AS f WHERE {pred}")
         except psycopg.Error as inner:
-            return f"segment '{sid}' failed to evaluate: {str(inner).strip().splitlines()[0]}"
-    return f"evaluating segments failed: {str(exc).strip().splitlines()[0]}"
+            return SegflowError(
+                f"segment '{sid}' failed to evaluate: {str(inner).strip().splitlines()[0]}")
+    return SegflowError(f"evaluating segments failed: {str(exc).strip().splitlines()[0]}")
 
 
 def record_changes(conn: psycopg.Connection, day: dt.date, scope: list[int], *,
@@ -122,87 +124,3 @@ def record_changes(conn: psycopg.Connection, day: dt.date, scope: list[int], *,
         " ON CONFLICT (customer_id) DO UPDATE SET segments = EXCLUDED.segments"
     )
     return entered, left
-
-
-_METRICS = """
-INSERT INTO segflow.daily_metrics (
-    day, segment_id, customer_count, repeat_customer_rate, lifetime_value,
-    average_order_value, average_order_count, purchase_interval_days, backfilled)
-SELECT %(day)s, s.segment_id,
-       count(f.customer_id),
-       avg(CASE WHEN f.customer_id IS NULL THEN NULL
-                WHEN f.order_count >= 2 THEN 1.0 ELSE 0.0 END),
-       avg(f.total_spent),
-       avg(f.total_spent / nullif(f.order_count, 0)),
-       avg(f.order_count),
-       avg(f.purchase_interval),
-       %(backfilled)s
-FROM segflow.segments AS s
-LEFT JOIN (
-    SELECT x AS ordinal, m.customer_id FROM {members} AS m, unnest(m.{column}) AS x
-) AS m ON m.ordinal = s.ordinal
-LEFT JOIN _facts AS f ON f.customer_id = m.customer_id
-WHERE s.ordinal = ANY(%(ordinals)s)
-GROUP BY s.segment_id
-ON CONFLICT (segment_id, day) DO {conflict}
-"""
-
-_ACTIVITY = """
-INSERT INTO segflow.daily_activity (day, segment_id, orders, revenue, backfilled)
-SELECT %(day)s, s.segment_id, coalesce(sum(d.n), 0), coalesce(sum(d.revenue), 0), %(backfilled)s
-FROM segflow.segments AS s
-LEFT JOIN (
-    SELECT x AS ordinal, d.n, d.revenue
-    FROM (
-        SELECT o.customer_id, count(*) AS n, sum(o.net_amount) AS revenue
-        FROM store.orders AS o
-        WHERE o.customer_id IS NOT NULL AND o.cancelled_at IS NULL AND NOT o.is_test
-          AND o.placed_at >= %(start)s AND o.placed_at < %(end)s
-        GROUP BY o.customer_id
-    ) AS d
-    JOIN {members} AS m ON m.customer_id = d.customer_id, unnest(m.{column}) AS x
-) AS d ON d.ordinal = s.ordinal
-WHERE s.ordinal = ANY(%(ordinals)s)
-GROUP BY s.segment_id
-ON CONFLICT (segment_id, day) DO {conflict}
-"""
-
-_OVERWRITE_METRICS = (
-    "UPDATE SET customer_count = EXCLUDED.customer_count,"
-    " repeat_customer_rate = EXCLUDED.repeat_customer_rate,"
-    " lifetime_value = EXCLUDED.lifetime_value, average_order_value = EXCLUDED.average_order_value,"
-    " average_order_count = EXCLUDED.average_order_count,"
-    " purchase_interval_days = EXCLUDED.purchase_interval_days, backfilled = EXCLUDED.backfilled"
-)
-_OVERWRITE_ACTIVITY = (
-    "UPDATE SET orders = EXCLUDED.orders, revenue = EXCLUDED.revenue,"
-    " backfilled = EXCLUDED.backfilled"
-)
-
-
-def record_snapshots(conn: psycopg.Connection, ev: Evaluation, ordinals: list[int], *,
-                     members: str = "segflow.customer_segments", column: str = "segments",
-                     backfilled: bool = False, overwrite: bool = False) -> int:
-    """Metrics and order activity of `ev.as_of` for the given segments (needs `_facts`).
-
-    Without `overwrite`, a segment that already has rows for the day keeps them: re-running a
-    day writes nothing new.
-    """
-    if not ordinals:
-        return 0
-    params = {
-        "day": ev.as_of,
-        "ordinals": ordinals,
-        "backfilled": backfilled,
-        "start": ev.day_start(ev.as_of),
-        "end": ev.day_start(ev.as_of + dt.timedelta(days=1)),
-    }
-    written = conn.execute(
-        _METRICS.format(members=members, column=column,
-                        conflict=_OVERWRITE_METRICS if overwrite else "NOTHING"), params
-    ).rowcount
-    conn.execute(
-        _ACTIVITY.format(members=members, column=column,
-                         conflict=_OVERWRITE_ACTIVITY if overwrite else "NOTHING"), params
-    )
-    return written

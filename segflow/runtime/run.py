@@ -17,9 +17,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.query import compile_project
 from segflow.errors import SegflowError
-from segflow.runtime import evaluate, locking
+from segflow.runtime import engine, locking
+from segflow.runtime.daysplit import DaySplit, split
+from segflow.runtime.engine import Workspace
 from segflow.runtime.state import applied_project, bump_revision, ordinals, read_state
 
 Say = Callable[[str], None]
@@ -54,17 +55,25 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
         if not state.active:
             raise SegflowError("no segments applied yet: run `seg apply` first")
         project = applied_project(state, root)
-        ev = Evaluation(day, timezone)
-        compiled = compile_project(project, ev)
         ords = ordinals(state)
-        say(f"computing customer facts as of {day}")
-        evaluate.build_facts(conn, compiled)
-        say(f"evaluating {len(ords)} segments")
-        evaluate.build_members(conn, compiled, ords)
-        every = [s.ordinal for s in state.segments.values()]
-        entered, left = evaluate.record_changes(conn, day, every)
+        current = split(project, Evaluation(day, timezone))
+        ws = Workspace.persistent()
+        base = _incremental_base(conn, current, state.last_run_day)
+        if base is None:
+            say(f"computing every customer's facts as of {day} and evaluating {len(ords)} segments")
+            conn.execute("DELETE FROM segflow.dirty_customers")
+            step = engine.rebuild(conn, ws, current, ords)
+        else:
+            previous = split(project, Evaluation(base, timezone))
+            say(f"updating customer facts since {base} and evaluating {len(ords)} segments")
+            step = engine.advance(conn, ws, current, previous, ords, _dirty_since(previous, current))
+        conn.execute("UPDATE segflow.facts_state SET signature = %s, as_of = %s, valid = true",
+                     (current.signature(), day))
+        entered, left = engine.record_events(conn, day)
         say("recording metrics and order activity")
-        snapshots = evaluate.record_snapshots(conn, ev, sorted(ords.values()))
+        ordered = sorted(ords.values())
+        snapshots = engine.record_metrics(conn, ws, day, ordered)
+        snapshots += engine.record_activity(conn, ws, current, ordered)
         result = RunResult(day, len(ords), entered, left, snapshots,
                            time.perf_counter() - started)
         if not result.wrote and state.last_run_day == day:
@@ -73,6 +82,38 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
         conn.execute(
             "INSERT INTO segflow.runs (kind, day, finished_at, status, segments, detail)"
             " VALUES ('run', %s, now(), 'ok', %s, %s)",
-            (day, len(ords), Jsonb({"entered": entered, "left": left, "snapshots": snapshots})),
+            (day, len(ords), Jsonb({"entered": entered, "left": left, "snapshots": snapshots,
+                                    "mode": step.mode, "recomputed": step.recomputed})),
         )
     return result
+
+
+def _incremental_base(conn: psycopg.Connection, current: DaySplit,
+                      last_run_day: dt.date | None) -> dt.date | None:
+    """The day the persisted facts and memberships can be advanced from, if any."""
+    signature, as_of, valid = conn.execute(
+        "SELECT signature, as_of, valid FROM segflow.facts_state").fetchone()
+    exists = conn.execute("SELECT to_regclass('segflow.customer_facts') IS NOT NULL").fetchone()[0]
+    if (valid and exists and signature == current.signature() and as_of is not None
+            and as_of == last_run_day and as_of <= current.evaluation.as_of):
+        return as_of
+    return None
+
+
+def _dirty_since(previous: DaySplit, current: DaySplit) -> Callable[[psycopg.Connection], None]:
+    """Customers written since the last run, or with an order or sign-up after its day."""
+    ev = current.evaluation
+    since = ev.day_start(previous.evaluation.as_of + dt.timedelta(days=1))
+    until = ev.day_start(ev.as_of + dt.timedelta(days=1))
+
+    def fill(conn: psycopg.Connection) -> None:
+        conn.execute(
+            "WITH consumed AS (DELETE FROM segflow.dirty_customers RETURNING customer_id)"
+            " INSERT INTO _dirty SELECT customer_id FROM consumed"
+            " UNION SELECT customer_id FROM store.orders"
+            "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
+            " UNION SELECT customer_id FROM store.customers"
+            "  WHERE created_at >= %(since)s AND created_at < %(until)s"
+            " ON CONFLICT DO NOTHING", {"since": since, "until": until})
+
+    return fill

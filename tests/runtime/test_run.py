@@ -17,7 +17,7 @@ import pytest
 import sqlglot
 
 from segflow.errors import SegflowError
-from segflow.runtime import run as run_module
+from segflow.runtime import daysplit as split_module
 from segflow.runtime.state import RUN_LOCK
 from tests.runtime import helpers as h
 
@@ -64,14 +64,14 @@ def test_failing_segment_is_named_and_the_run_writes_nothing(conn, tmp_path, mon
     memberships = conn.execute("SELECT * FROM segflow.customer_segments ORDER BY 1").fetchall()
     state = conn.execute("SELECT * FROM segflow.state").fetchone()
 
-    real = run_module.compile_project
+    real = split_module.compile_project
 
     def broken(project, ev):
         compiled = real(project, ev)
         compiled.predicates["bad"] = sqlglot.parse_one("f.customer_id / 0 = 1", read="postgres")
         return compiled
 
-    monkeypatch.setattr(run_module, "compile_project", broken)
+    monkeypatch.setattr(split_module, "compile_project", broken)
     with pytest.raises(SegflowError, match="segment 'bad' failed to evaluate: division by zero"):
         h.run(conn, h.AS_OF, tmp_path)
     assert h.history_counts(conn) == counts
