@@ -11,6 +11,7 @@ Usage: python bench/daily_run.py [--customers 1000000] [--segments 100] [--naive
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -75,11 +76,41 @@ def timed(label: str, fn):
     return s, out
 
 
+@contextlib.contextmanager
+def statement_times(enabled: bool):
+    """Time every statement the connection runs; print the slowest (for --profile)."""
+    if not enabled:
+        yield
+        return
+    import psycopg
+
+    original = psycopg.Connection.execute
+    times: list[tuple[float, str]] = []
+
+    def execute(self, query, params=None, **kw):
+        t = time.perf_counter()
+        try:
+            return original(self, query, params, **kw)
+        finally:
+            text = query if isinstance(query, str) else query.as_string(self)
+            times.append((time.perf_counter() - t, " ".join(text.split())[:150]))
+
+    psycopg.Connection.execute = execute
+    try:
+        yield
+    finally:
+        psycopg.Connection.execute = original
+        for s, text in sorted(times, reverse=True)[:12]:
+            print(f"    {s:6.2f} s  {text}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--segments", type=int, default=100)
     ap.add_argument("--naive-sample", type=int, default=10)
+    ap.add_argument("--profile", action="store_true",
+                    help="print the slowest statements of the day-2 run")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="segflow-bench-"))
     home.chmod(0o755)
@@ -112,7 +143,9 @@ def main() -> None:
                             lambda: plan_for(conn, project, TZ, start))
             timed("apply", lambda: apply_plan(conn, plan, tmp, TZ))
             timed("seg run, day 1 (every customer enters)", lambda: run_day(conn, start, TZ, tmp))
-            run_s, _ = timed("seg run, day 2 (the daily job)", lambda: run_day(conn, day, TZ, tmp))
+            with statement_times(args.profile):
+                run_s, _ = timed("seg run, day 2 (the daily job)",
+                                 lambda: run_day(conn, day, TZ, tmp))
             facts_sql = """
                 CREATE TEMP TABLE bench_facts AS
                 SELECT customer_id, count(*) AS n, sum(net_amount) AS spent,

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.facts import FACTS, FactSet, facts_ctes
+from segflow.compiler.facts import FACTS, FLAGS, LINE, ORDER, Aggregate, FactSet, facts_ctes
 from segflow.compiler.project import Project
 from segflow.compiler.query import CompiledProject, compile_project, render
+from segflow.compiler.tables import ORDERS
 
 PROBE_DAYS = 397  # far enough that any `today`-relative day differs, months and years included
 PREV = "p_"  # prefix of the previous day's copies of moving aggregates
@@ -41,6 +42,7 @@ class DaySplit:
     stable_aggregates: frozenset[str]
     moving_aggregates: frozenset[str]
     moving_segments: frozenset[str]
+    probe: CompiledProject  # the rules compiled for a day far from this one
 
     @property
     def evaluation(self) -> Evaluation:
@@ -66,18 +68,68 @@ class DaySplit:
         """
         return _query(facts_ctes(self._facts(self.stable_aggregates), self.evaluation), customers)
 
-    def moving_query(self, previous: DaySplit | None) -> exp.Select | None:
-        """customer_id and the calendar-dependent aggregates, also as of `previous` (prefixed)."""
-        if not self.moving_aggregates:
-            return None
-        facts = self._facts(self.moving_aggregates)
+    def day_relation(self, facts_table: str, previous: DaySplit | None = None,
+                     customers: exp.Expression | None = None) -> exp.Select:
+        """The persisted facts plus the calendar-dependent aggregates of this day (and, prefixed,
+        of `previous`'s day): the relation the predicates read, as alias `f`.
+
+        `customers`: a subquery of customer ids to restrict it to.
+        """
+        f = exp.to_table(facts_table).as_(FACTS)
+        query = exp.select(exp.column(exp.Star(), FACTS)).from_(f)
+        moving = self._moving(previous)
+        if moving:
+            scan = self._moving_scan(moving, customers)
+            query = query.select(*(
+                exp.alias_(exp.Coalesce(this=exp.column(n, "m"), expressions=[a.default])
+                           if a.default is not None else exp.column(n, "m"), n)
+                for n, a in sorted(moving.items())
+            )).join(exp.Subquery(this=scan, alias=exp.TableAlias(this=exp.to_identifier("m"))),
+                    on=exp.column("customer_id", "m").eq(exp.column("customer_id", FACTS)),
+                    join_type="left")
+        if customers is not None:
+            query = query.where(exp.column("customer_id", FACTS).isin(query=customers.copy()))
+        return query
+
+    def _moving(self, previous: DaySplit | None) -> dict[str, Aggregate]:
+        aggs = self.compiled.facts.aggregates
+        out = {n: aggs[n] for n in sorted(self.moving_aggregates)}
         if previous is not None:
             for name in sorted(previous.moving_aggregates):
                 agg = previous.compiled.facts.aggregates[name]
-                facts.aggregates[PREV + name] = dataclasses.replace(agg, name=PREV + name)
-        query = _query(facts_ctes(facts, self.evaluation), None)
-        columns = [exp.column("customer_id")] + [exp.column(n) for n in sorted(facts.aggregates)]
-        return query.select(*columns, append=False)
+                out[PREV + name] = dataclasses.replace(agg, name=PREV + name)
+        return out
+
+    def _moving_scan(self, moving: dict[str, Aggregate],
+                     customers: exp.Expression | None) -> exp.Select:
+        """One GROUP BY over the orders computing just the moving aggregates.
+
+        When every one of them ignores orders placed before some day (`orders[date >= ...]`),
+        only orders from the earliest such day on are read (an index range on placed_at).
+        """
+        flags = {n: c for n, c in self.compiled.facts.line_flags.items()
+                 if any(col.table == FLAGS and col.name == n
+                        for a in moving.values() for col in a.expression.find_all(exp.Column))}
+        ctes = dict(facts_ctes(FactSet(set(), dict(moving), flags), self.evaluation))
+        order_facts = ctes["order_facts"]
+        bound = _earliest_bound(list(moving.values()))
+        placed = exp.column("placed_at", ORDER)
+        if bound is not None:
+            order_facts = order_facts.where(placed >= bound)
+        if customers is not None:
+            order_facts = order_facts.where(
+                exp.column("customer_id", ORDER).isin(query=customers.copy()))
+        scan = order_facts.select(exp.column("customer_id", ORDER),
+                                  *(exp.alias_(a.expression, n) for n, a in moving.items()),
+                                  append=False)
+        if "line_flags" in ctes:
+            lines = ctes["line_flags"]
+            if bound is not None:
+                window = exp.select("order_id").from_(ORDERS).where(
+                    exp.column("placed_at") >= bound)
+                lines = lines.where(exp.column("order_id", LINE).isin(query=window))
+            scan = scan.with_("line_flags", as_=lines)
+        return scan
 
     def predicate(self, segment_id: str) -> exp.Expression:
         return self.compiled.predicates[segment_id]
@@ -94,10 +146,70 @@ class DaySplit:
         return self.compiled.predicates[segment_id].transform(rename)
 
 
-def split(project: Project, ev: Evaluation) -> DaySplit:
+@dataclass(frozen=True)
+class Flips:
+    """How to find the customers whose calendar-dependent segments may flip from `previous`'s
+    day to this one, without computing every customer's moving aggregates.
+
+    - `windows`: (from, to) instants; a moving aggregate whose only calendar dependence is its
+      `placed_at >= <day>` bound changes only for customers with an order between its bound on
+      the two days;
+    - `segments`: predicates with calendar literals of their own, over the persisted facts only;
+      they are re-checked for everybody, on the facts table alone.
+    """
+
+    windows: list[tuple[exp.Expression, exp.Expression]]
+    segments: list[str]
+
+
+def flips(current: DaySplit, previous: DaySplit, segment_ids: list[str]) -> Flips | None:
+    """The cheap way to find flips, or None when only the full comparison is safe."""
+    cur = [current.compiled.facts.aggregates[n] for n in current.compiled.facts.aggregates
+           if n in current.moving_aggregates]
+    old = [previous.compiled.facts.aggregates[n] for n in previous.compiled.facts.aggregates
+           if n in previous.moving_aggregates]
+    if len(cur) != len(old):
+        return None
+    windows = []
+    for a, b in zip(cur, old, strict=True):
+        ba, bb = _bound(a), _bound(b)
+        if ba is None or bb is None or _without(a.expression, ba[1]) != _without(b.expression,
+                                                                                  bb[1]):
+            return None
+        lo, hi = sorted([ba, bb], key=lambda x: x[0])
+        if lo[0] != hi[0]:
+            windows.append((lo[1].copy(), hi[1].copy()))
+    moving_cols = current.moving_aggregates | previous.moving_aggregates
+    segments = []
+    for sid in segment_ids:
+        if sid not in current.moving_segments:
+            continue
+        mine, theirs = current.predicate(sid), previous.predicate(sid)
+        if _masked(mine, moving_cols) == _masked(theirs, moving_cols):
+            continue  # only its aggregates move: covered by `windows`
+        if any(c.table == FACTS and c.name in moving_cols for c in mine.find_all(exp.Column)):
+            return None
+        segments.append(sid)
+    return Flips(windows, segments)
+
+
+def _without(e: exp.Expression, literal: exp.Expression) -> str:
+    """SQL of `e` with one literal replaced by a placeholder."""
+    return _sql(e.transform(lambda n: exp.Placeholder() if n == literal else n))
+
+
+def _masked(e: exp.Expression, columns: frozenset[str]) -> str:
+    """SQL of a predicate with its moving-aggregate columns replaced by one placeholder."""
+    return _sql(e.transform(
+        lambda n: exp.Placeholder() if isinstance(n, exp.Column) and n.table == FACTS
+        and n.name in columns else n))
+
+
+def split(project: Project, ev: Evaluation, like: DaySplit | None = None) -> DaySplit:
+    """`like`: a split of the same project for a nearby later day, whose probe is reused."""
     compiled = compile_project(project, ev)
-    probe = compile_project(project, Evaluation(ev.as_of + dt.timedelta(days=PROBE_DAYS),
-                                                ev.timezone))
+    probe = like.probe if like is not None else compile_project(
+        project, Evaluation(ev.as_of + dt.timedelta(days=PROBE_DAYS), ev.timezone))
     mine, theirs = compiled.facts.aggregates, probe.facts.aggregates
     stable = frozenset(n for n, a in mine.items()
                        if n in theirs and _sql(a.expression) == _sql(theirs[n].expression))
@@ -111,7 +223,7 @@ def split(project: Project, ev: Evaluation) -> DaySplit:
         if reads_moving(pred) or render(pred, pretty=False) != render(probe.predicates[sid],
                                                                      pretty=False)
     )
-    return DaySplit(compiled, stable, moving, moving_segments)
+    return DaySplit(compiled, stable, moving, moving_segments, probe)
 
 
 def _query(ctes: list[tuple[str, exp.Select]], customers: exp.Expression | None) -> exp.Select:
@@ -134,3 +246,51 @@ def _restrict(name: str, cte: exp.Select, customers: exp.Expression) -> exp.Sele
                   .where(exp.column("customer_id").isin(query=customers.copy())))
         return cte.where(exp.column("order_id", "l").isin(query=orders))
     raise AssertionError(f"unknown facts CTE {name}")
+
+
+def _earliest_bound(aggregates: list[Aggregate]) -> exp.Expression | None:
+    """The earliest `placed_at >= <instant>` that every aggregate's rows must meet, if any.
+
+    Only for `AGG(CASE WHEN ... THEN v [ELSE 0|NULL] END)` whose empty value is its default
+    (SUM / COUNT with 0, MAX / MIN with NULL), so leaving earlier orders out changes nothing.
+    """
+    bounds: list[tuple[dt.datetime, exp.Expression]] = []
+    for agg in aggregates:
+        bound = _bound(agg)
+        if bound is None:
+            return None
+        bounds.append(bound)
+    return min(bounds, key=lambda b: b[0])[1].copy() if bounds else None
+
+
+def _bound(agg: Aggregate) -> tuple[dt.datetime, exp.Expression] | None:
+    e = agg.expression
+    case = e.this if isinstance(e, exp.Sum | exp.Count | exp.Max | exp.Min) else None
+    if not isinstance(case, exp.Case) or len(case.args.get("ifs") or []) != 1:
+        return None
+    default = case.args.get("default")
+    if isinstance(e, exp.Sum):
+        ok = (default is None or _is_zero(default)) and agg.default is not None \
+            and _is_zero(agg.default)
+    elif isinstance(e, exp.Count):
+        ok = default is None
+    else:
+        ok = default is None and agg.default is None
+    if not ok:
+        return None
+    cond = case.args["ifs"][0].this
+    for term in cond.flatten() if isinstance(cond, exp.And) else [cond]:
+        if (isinstance(term, exp.GTE) and isinstance(term.this, exp.Column)
+                and term.this.table == ORDER and term.this.name == "placed_at"
+                and isinstance(term.expression, exp.Cast)
+                and isinstance(term.expression.this, exp.Literal)):
+            try:
+                instant = dt.datetime.fromisoformat(term.expression.this.this)
+            except ValueError:
+                return None
+            return instant, term.expression
+    return None
+
+
+def _is_zero(e: exp.Expression) -> bool:
+    return isinstance(e, exp.Literal) and e.this == "0"

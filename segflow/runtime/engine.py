@@ -27,6 +27,7 @@ from psycopg import sql
 from sqlglot import exp
 
 from segflow.compiler.query import render
+from segflow.runtime import daysplit
 from segflow.runtime.daysplit import DaySplit
 from segflow.runtime.evaluate import blame, members_select
 
@@ -35,23 +36,33 @@ DAY_FACTS = "_day_facts"  # the facts the rules are evaluated over: persisted + 
 
 @dataclass(frozen=True)
 class Workspace:
-    """Where a chain of days keeps its state."""
+    """Where a chain of days keeps its state (table names, schema-qualified or temporary)."""
 
-    facts: sql.Identifier
-    members: sql.Identifier
-    totals: sql.Identifier
+    facts_table: str
+    members_table: str
+    totals_table: str
     temporary: bool
 
     @classmethod
     def persistent(cls) -> Workspace:
-        return cls(sql.Identifier("segflow", "customer_facts"),
-                   sql.Identifier("segflow", "customer_segments"),
-                   sql.Identifier("segflow", "segment_totals"), False)
+        return cls("segflow.customer_facts", "segflow.customer_segments",
+                   "segflow.segment_totals", False)
 
     @classmethod
     def scratch(cls, prefix: str) -> Workspace:
-        return cls(sql.Identifier(f"{prefix}_facts"), sql.Identifier(f"{prefix}_members"),
-                   sql.Identifier(f"{prefix}_totals"), True)
+        return cls(f"{prefix}_facts", f"{prefix}_members", f"{prefix}_totals", True)
+
+    @property
+    def facts(self) -> sql.Identifier:
+        return sql.Identifier(*self.facts_table.split("."))
+
+    @property
+    def members(self) -> sql.Identifier:
+        return sql.Identifier(*self.members_table.split("."))
+
+    @property
+    def totals(self) -> sql.Identifier:
+        return sql.Identifier(*self.totals_table.split("."))
 
     def create(self, conn: psycopg.Connection) -> None:
         """The members and totals tables of a scratch workspace (persistent ones are migrated)."""
@@ -73,28 +84,20 @@ def _x(conn: psycopg.Connection, query: sql.Composable | str, params=None):
     return conn.execute(query, params)
 
 
+WORK_MEM = "128MB"  # per-customer GROUP BYs and hash joins stay in memory (4MB spills to disk)
+
+
 def _scratch(conn: psycopg.Connection) -> None:
+    conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
     conn.execute(f"DROP VIEW IF EXISTS {DAY_FACTS}")
-    conn.execute("DROP TABLE IF EXISTS _moving, _new, _next, _affected, _old_facts")
+    conn.execute("DROP TABLE IF EXISTS _new, _next, _affected, _old_facts")
 
 
 def _day_facts(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
-               previous: DaySplit | None) -> None:
+               customers: exp.Expression | None = None) -> None:
     """`_day_facts`: the persisted facts plus this day's calendar-dependent aggregates."""
-    moving = split.moving_query(previous)
-    if moving is None:
-        conn.execute(sql.SQL("CREATE TEMP VIEW {v} AS SELECT * FROM {f}").format(
-            v=sql.Identifier(DAY_FACTS), f=ws.facts))
-        return
-    conn.execute(f"CREATE TEMP TABLE _moving AS {render(moving)}")
-    conn.execute("ALTER TABLE _moving ADD PRIMARY KEY (customer_id)")
-    conn.execute("ANALYZE _moving")
-    conn.execute(sql.SQL(
-        "CREATE TEMP VIEW {v} AS SELECT f.*, {cols} FROM {f} AS f"
-        " LEFT JOIN _moving AS m ON m.customer_id = f.customer_id"
-    ).format(v=sql.Identifier(DAY_FACTS), f=ws.facts,
-             cols=sql.SQL(", ").join(sql.Identifier("m", c.alias_or_name)
-                                     for c in moving.expressions[1:])))
+    relation = split.day_relation(ws.facts_table, None, customers)
+    conn.execute(f"CREATE TEMP VIEW {DAY_FACTS} AS {render(relation)}")
 
 
 def _evaluate(conn: psycopg.Connection, split: DaySplit, ordinals: dict[str, int],
@@ -122,7 +125,7 @@ def rebuild(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
                  + sql.SQL(render(split.stable_query())))
     conn.execute(sql.SQL("ALTER TABLE {f} ADD PRIMARY KEY (customer_id)").format(f=ws.facts))
     conn.execute(sql.SQL("ANALYZE {f}").format(f=ws.facts))
-    _day_facts(conn, ws, split, None)
+    _day_facts(conn, ws, split)
     _evaluate(conn, split, ordinals, None)
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _next AS"
@@ -176,29 +179,15 @@ def advance(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: 
     conn.execute(sql.SQL("INSERT INTO {f} ").format(f=ws.facts)
                  + sql.SQL(render(split.stable_query(dirty_ids))))
     calendar = split.evaluation.as_of != previous.evaluation.as_of
-    _day_facts(conn, ws, split, previous if calendar else None)
-
     conn.execute("CREATE TEMP TABLE _affected (customer_id bigint PRIMARY KEY, dirty boolean)")
     conn.execute("INSERT INTO _affected SELECT customer_id, true FROM _dirty")
-    flips = [sid for sid in sorted(split.moving_segments) if sid in ordinals]
-    if calendar and flips:
-        differs = exp.or_(*(
-            exp.not_(exp.paren(exp.NullSafeEQ(this=exp.paren(split.predicate(sid).copy()),
-                                              expression=exp.paren(previous.previous_predicate(sid)))))
-            for sid in flips
-        ))
-        scan = (exp.select(exp.column("customer_id", "f"), exp.false())
-                .from_(exp.to_table(DAY_FACTS).as_("f"))
-                .where(exp.column("customer_id", "f").isin(query=dirty_ids).not_())
-                .where(differs))
-        try:
-            with conn.transaction():
-                conn.execute(f"INSERT INTO _affected {render(scan)}")
-        except psycopg.Error as exc:
-            raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
+    moving = [sid for sid in sorted(split.moving_segments) if sid in ordinals]
+    if calendar and moving:
+        _find_flips(conn, ws, split, previous, moving, ordinals, dirty_ids)
     conn.execute("ANALYZE _affected")
-    _evaluate(conn, split, ordinals, exp.column("customer_id", "f").isin(
-        query=exp.select("customer_id").from_("_affected")))
+    affected = exp.select("customer_id").from_("_affected")
+    _day_facts(conn, ws, split, affected)
+    _evaluate(conn, split, ordinals, None)
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _next AS"
         " SELECT a.customer_id, coalesce(o.segments, '{{}}') AS old,"
@@ -210,6 +199,50 @@ def advance(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: 
     _move_totals(conn, ws)
     changed = _apply_next(conn, ws)
     return Step("advance", changed, recomputed)
+
+
+def _differs(current: DaySplit, previous: DaySplit, segment_ids: list[str]) -> exp.Expression:
+    """True where some segment's outcome differs between the two days."""
+    return exp.or_(*(
+        exp.not_(exp.paren(exp.NullSafeEQ(
+            this=exp.paren(current.predicate(sid).copy()),
+            expression=exp.paren(previous.previous_predicate(sid)))))
+        for sid in segment_ids
+    ))
+
+
+def _find_flips(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: DaySplit,
+                moving: list[str], ordinals: dict[str, int], dirty_ids: exp.Select) -> None:
+    """Add to `_affected` the customers whose calendar-dependent segments may have flipped."""
+    clean = exp.column("customer_id", "f").isin(query=dirty_ids.copy()).not_()
+    cheap = daysplit.flips(split, previous, moving)
+    scans: list[exp.Select] = []
+    if cheap is None:  # compare every customer's outcomes, moving aggregates of both days
+        relation = exp.Subquery(this=split.day_relation(ws.facts_table, previous),
+                                alias=exp.TableAlias(this=exp.to_identifier("f")))
+        scans.append(exp.select(exp.column("customer_id", "f")).from_(relation)
+                     .where(clean).where(_differs(split, previous, moving)))
+    else:
+        if cheap.windows:
+            placed = exp.column("placed_at", "f")
+            scans.append(
+                exp.select(exp.column("customer_id", "f")).distinct()
+                .from_(exp.to_table("store.orders").as_("f"))
+                .where(exp.column("customer_id", "f").is_(exp.null()).not_()).where(clean)
+                .where(exp.or_(*(exp.and_(placed >= lo, placed < hi)
+                                 for lo, hi in cheap.windows))))
+        if cheap.segments:
+            scans.append(exp.select(exp.column("customer_id", "f"))
+                         .from_(exp.to_table(ws.facts_table).as_("f"))
+                         .where(clean).where(_differs(split, previous, cheap.segments)))
+    for scan in scans:
+        try:
+            with conn.transaction():
+                conn.execute(f"INSERT INTO _affected SELECT customer_id, false FROM"
+                             f" ({render(scan, pretty=False)}) AS s ON CONFLICT DO NOTHING")
+        except psycopg.Error as exc:
+            _day_facts(conn, ws, split)
+            raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
 
 
 _CONTRIBUTION = (
@@ -224,22 +257,36 @@ _VALUES = "v.order_count, v.total_spent, v.average_order_value, v.purchase_inter
 
 
 def _move_totals(conn: psycopg.Connection, ws: Workspace) -> None:
-    """Metric sums: minus the affected customers' old contributions, plus their new ones."""
+    """Metric sums: minus the affected customers' old contributions, plus their new ones.
+
+    A customer whose facts changed (dirty) moves every segment they were or are in; any other
+    only the segments they entered or left (their facts, so their contributions, are the same).
+    Runs before `_apply_next`, while the members table still holds the old arrays.
+    """
     conn.execute(sql.SQL(
         "INSERT INTO {t} AS t (ordinal, members, repeaters, spent, orders, aov_sum, aov_n,"
         "                      interval_sum, interval_n)"
         " SELECT x, " + _CONTRIBUTION + " FROM ("
-        "   SELECT -1 AS s, m.segments AS segs, " + _VALUES +
+        "   SELECT -1 AS s, x, " + _VALUES +
         "   FROM _affected AS a JOIN {m} AS m ON m.customer_id = a.customer_id"
-        "   JOIN _old_facts AS v ON v.customer_id = a.customer_id WHERE a.dirty"
+        "   JOIN _old_facts AS v ON v.customer_id = a.customer_id, unnest(m.segments) AS x"
+        "   WHERE a.dirty"
         "   UNION ALL"
-        "   SELECT -1, m.segments, " + _VALUES +
-        "   FROM _affected AS a JOIN {m} AS m ON m.customer_id = a.customer_id"
-        "   JOIN {f} AS v ON v.customer_id = a.customer_id WHERE NOT a.dirty"
+        "   SELECT 1, x, " + _VALUES +
+        "   FROM _affected AS a JOIN _new AS n ON n.customer_id = a.customer_id"
+        "   JOIN {f} AS v ON v.customer_id = a.customer_id, unnest(n.segs) AS x"
+        "   WHERE a.dirty"
         "   UNION ALL"
-        "   SELECT 1, n.segs, " + _VALUES +
-        "   FROM _new AS n JOIN {f} AS v ON v.customer_id = n.customer_id"
-        " ) AS d, unnest(d.segs) AS x"
+        "   SELECT -1, x, " + _VALUES +
+        "   FROM _next AS n JOIN _affected AS a ON a.customer_id = n.customer_id"
+        "   JOIN {f} AS v ON v.customer_id = n.customer_id, unnest(n.old) AS x"
+        "   WHERE NOT a.dirty AND NOT x = ANY(n.new)"
+        "   UNION ALL"
+        "   SELECT 1, x, " + _VALUES +
+        "   FROM _next AS n JOIN _affected AS a ON a.customer_id = n.customer_id"
+        "   JOIN {f} AS v ON v.customer_id = n.customer_id, unnest(n.new) AS x"
+        "   WHERE NOT a.dirty AND NOT x = ANY(n.old)"
+        " ) AS d"
         " GROUP BY x"
         " ON CONFLICT (ordinal) DO UPDATE SET"
         "   members = t.members + EXCLUDED.members, repeaters = t.repeaters + EXCLUDED.repeaters,"

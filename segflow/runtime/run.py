@@ -64,7 +64,7 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
             conn.execute("DELETE FROM segflow.dirty_customers")
             step = engine.rebuild(conn, ws, current, ords)
         else:
-            previous = split(project, Evaluation(base, timezone))
+            previous = split(project, Evaluation(base, timezone), like=current)
             say(f"updating customer facts since {base} and evaluating {len(ords)} segments")
             step = engine.advance(conn, ws, current, previous, ords, _dirty_since(previous, current))
         conn.execute("UPDATE segflow.facts_state SET signature = %s, as_of = %s, valid = true",
