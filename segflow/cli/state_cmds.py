@@ -20,12 +20,6 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _open(ctx: Context):
-    from segflow.runtime.db import open_database
-
-    return open_database(ctx.config)
-
-
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)
@@ -40,7 +34,7 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool) -> N
 
     project = load(ctx)
     tz = ctx.config.store.timezone
-    with _open(ctx) as conn:
+    with ctx.database() as conn:
         the_plan = plan_for(conn, project, tz, today_in(tz))
     if out:
         out.write_text(as_json(the_plan), encoding="utf-8")
@@ -71,7 +65,7 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
     from segflow.runtime.plan_model import Plan
 
     tz = ctx.config.store.timezone
-    with _open(ctx) as conn:
+    with ctx.database(writes=True) as conn:
         if plan_file:
             try:
                 the_plan = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
@@ -113,7 +107,7 @@ def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> No
 
     tz = ctx.config.store.timezone
     the_day = day.date() if day else today_in(tz)
-    with _open(ctx) as conn:
+    with ctx.database(writes=True) as conn:
         result = run_day(conn, the_day, tz, ctx.root, say=_say, lock_timeout=lock_timeout)
     if not result.wrote:
         click.echo(f"Run for {result.day}: nothing new ({result.segments} segments, "
