@@ -91,18 +91,18 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
     from segflow.runtime.plan_model import Plan
 
     tz = ctx.config.store.timezone
+    saved = None
+    if plan_file:
+        try:
+            saved = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise SegflowError(f"{plan_file}: not a segflow plan: "
+                               f"{str(exc).splitlines()[0]}") from None
+        if saved.offline:
+            raise SegflowError(f"{plan_file} is an offline plan (made without the database): it "
+                               "cannot be applied; run `seg apply` to plan and apply")
     with ctx.database(writes=True) as conn:
-        if plan_file:
-            try:
-                the_plan = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                raise SegflowError(f"{plan_file}: not a segflow plan: "
-                                   f"{str(exc).splitlines()[0]}") from None
-            if the_plan.offline:
-                raise SegflowError(f"{plan_file} is an offline plan (made without the database):"
-                                   " it cannot be applied; run `seg apply` to plan and apply")
-        else:
-            the_plan = plan_for(conn, load(ctx), tz, today_in(tz))
+        the_plan = saved or plan_for(conn, load(ctx), tz, today_in(tz))
         click.echo(as_text(the_plan, colour=sys.stdout.isatty()))
         if not the_plan.has_changes:
             return
