@@ -30,9 +30,9 @@ class Repo:
         self.git("init", "-q", "-b", "main")
         self.commit("seg init")
 
-    def seg(self, *args: str, project: bool = True) -> Result:
+    def seg(self, *args: str, project: bool = True, env: dict[str, str] | None = None) -> Result:
         head = ["-C", str(self.path)] if project else []
-        return CliRunner().invoke(cli, [*head, *args], env=self.env)
+        return CliRunner().invoke(cli, [*head, *args], env=env or self.env)
 
     def git(self, *args: str) -> str:
         done = subprocess.run(["git", "-C", str(self.path), *args], capture_output=True,
