@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -28,12 +25,12 @@ def _load(conn: psycopg.Connection) -> None:
 
 
 @pytest.fixture
-def demo_db(pg_cluster, make_template) -> Iterator[str]:
-    """URL of a fresh migrated database holding the generated store."""
-    template = make_template("gitops_demo", _load)
-    name = f"gitops_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    pg_cluster.create_database(name, template=template)
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_database(name)
+def pg_db_template(make_template) -> str:
+    """`pg_db` in these tests starts from a migrated database holding the generated store."""
+    return make_template("gitops_demo", _load)
+
+
+@pytest.fixture
+def demo_db(pg_db: str) -> str:
+    """URL of a fresh database with the generated store."""
+    return pg_db
