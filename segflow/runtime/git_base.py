@@ -95,7 +95,7 @@ def base_project(root: Path, segments: Path, spec: str | None) -> Iterator[Base]
     treeish = commit if prefix == "." else f"{commit}:{prefix}"
     with tempfile.TemporaryDirectory(prefix="segflow-base-") as tmp:
         if _git(root, "cat-file", "-e", treeish) is not None:
-            archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", treeish],
+            archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", treeish],
                                      capture_output=True, check=True).stdout
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(tmp, filter="data")

@@ -20,15 +20,17 @@ GIT_ENV = {
 
 
 class Repo:
-    """`seg init` into `path`, then `git init` on main with the scaffold committed."""
+    """`seg init` into `path` (unless `scaffold` is False: the files are there), then
+    `git init` on main with everything committed."""
 
-    def __init__(self, path: Path, env: dict[str, str] | None = None):
+    def __init__(self, path: Path, env: dict[str, str] | None = None, *, scaffold: bool = True):
         self.path = path
         self.env = env or {}
-        result = self.seg("init", str(path), project=False)
-        assert result.exit_code == 0, result.output
+        if scaffold:
+            result = self.seg("init", str(path), project=False)
+            assert result.exit_code == 0, result.output
         self.git("init", "-q", "-b", "main")
-        self.commit("seg init")
+        self.commit("seg init" if scaffold else "initial")
 
     def seg(self, *args: str, project: bool = True, env: dict[str, str] | None = None) -> Result:
         head = ["-C", str(self.path)] if project else []

@@ -152,3 +152,16 @@ def test_an_offline_plan_is_never_applied(branch: Repo):
     done = branch.seg("apply", str(saved), "--auto-approve")
     assert done.exit_code == 1
     assert "is an offline plan" in done.output and "cannot be applied" in done.output
+
+
+def test_a_project_in_a_subfolder_of_the_repository(repo: Repo, tmp_path: Path):
+    """seg.toml below the repository's top: the base is read from the same subfolder."""
+    outer = tmp_path / "mono"
+    outer.mkdir()
+    shutil.copytree(repo.path, outer / "marketing", ignore=shutil.ignore_patterns(".git"))
+    mono = Repo(outer, NO_DATABASE, scaffold=False)
+    (outer / "marketing" / "segments" / "extra.seg").write_text(
+        "segment extra {\n  where order_count >= 9\n}\n")
+    done = mono.seg("-C", str(outer / "marketing"), "plan", "--offline", project=False)
+    assert done.exit_code == 0, done.output
+    assert "1 to create, 0 to change, 0 to retire, 6 unchanged" in done.output

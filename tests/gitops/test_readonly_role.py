@@ -119,3 +119,27 @@ def test_tables_added_later_are_readable(role_url: str, demo_db: str):
         assert conn.execute("SELECT x FROM segflow.added_later").fetchone() == (1,)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO segflow.added_later VALUES (2)")
+
+
+def _one_error(done, start: str) -> None:
+    assert done.exit_code == 1, done.output
+    assert "Traceback" not in done.output
+    assert done.stderr.strip().startswith(start), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_plan_names_a_missing_grant(applied: Repo, role_url: str, demo_db: str):
+    role = urlsplit(role_url).username
+    with psycopg.connect(demo_db, autocommit=True) as conn:
+        conn.execute(sql.SQL("REVOKE SELECT ON store.orders FROM {}").format(sql.Identifier(role)))
+    done = applied.seg("plan", env={"SEG_DATABASE_URL": role_url})
+    _one_error(done, "the database role lacks a privilege (permission denied for table orders)")
+
+
+def test_plan_says_when_the_schema_needs_a_writer_first(applied: Repo, role_url: str,
+                                                        demo_db: str):
+    with psycopg.connect(demo_db, autocommit=True) as conn:  # as if segflow was upgraded since
+        conn.execute("DELETE FROM segflow.schema_migrations WHERE version = 2")
+    done = applied.seg("plan", env={"SEG_DATABASE_URL": role_url})
+    _one_error(done, "the database role is read-only")
+    assert "run `seg apply` once with a role that can write" in done.stderr
