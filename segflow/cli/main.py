@@ -7,13 +7,19 @@ bad config, unreachable database), 2 bad usage. A traceback means a bug in segfl
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from segflow import __version__
 from segflow.config import Config, find_root, load_config
 from segflow.errors import SegflowError
+
+if TYPE_CHECKING:
+    import psycopg
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -36,6 +42,43 @@ class Context:
         if self._config is None:
             self._config = load_config(self.root)
         return self._config
+
+    @contextmanager
+    def database(self, *, writes: bool = False) -> Iterator[psycopg.Connection]:
+        """The project's database (committed and closed on leaving the block).
+
+        A role that may not do what the command needs (the read-only role of the plan preview
+        running `seg apply`, or a grant missing) gets one clear message, never a traceback; the
+        transaction that failed has been rolled back, so nothing was written.
+        """
+        import psycopg
+
+        from segflow.runtime.db import open_database
+
+        try:
+            with open_database(self.config) as conn:
+                yield conn
+        except (psycopg.errors.ReadOnlySqlTransaction,
+                psycopg.errors.InsufficientPrivilege) as exc:
+            raise SegflowError(_permission_problem(exc, writes)) from None
+
+
+def _permission_problem(exc: Exception, writes: bool) -> str:
+    import psycopg
+
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    command = click.get_current_context(silent=True)
+    name = f"seg {command.info_name}" if command and command.info_name else "this command"
+    if writes:
+        return (f"the database role cannot write ({reason}): `{name}` needs a role that can "
+                "write to the segflow schema; a read-only role is for `seg plan` previews only "
+                "(see docs/gitops.md, read-only role). Nothing was written.")
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        return (f"the database role is read-only ({reason}) and the database schema needs "
+                "creating or upgrading first: run `seg apply` once with a role that can write "
+                "(see docs/gitops.md)")
+    return (f"the database role lacks a privilege ({reason}): grant it as docs/gitops.md shows "
+            "(read-only role)")
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -8,6 +8,7 @@ import click
 
 from segflow.cli.main import Context, pass_ctx
 from segflow.cli.output import FORMAT, emit, fmt_value
+from segflow.runtime import reports
 from segflow.runtime.reports import METRICS
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -22,12 +23,6 @@ HEADERS = {
 }
 
 
-def _open(ctx: Context):
-    from segflow.runtime.db import open_database
-
-    return open_database(ctx.config)
-
-
 @click.command(name="ls")
 @click.option("--search", help="Only segments whose id or title contains TEXT.")
 @click.option("--group", help="Only segments of this group.")
@@ -40,7 +35,7 @@ def ls(ctx: Context, search, group, sort, day, fmt) -> None:
     """Every segment with its six metrics (the segment grid)."""
     from segflow.runtime.reports import segment_grid
 
-    with _open(ctx) as conn:
+    with ctx.database() as conn:
         shown_day, rows = segment_grid(conn, day=day.date() if day else None, search=search,
                                        group=group, sort=sort)
     title = f"Segments on {shown_day}" if shown_day else "Segments (no daily run yet: `seg run`)"
@@ -56,7 +51,7 @@ def show(ctx: Context, segment: str, fmt: str) -> None:
     """A segment's definition, current metrics and recent trend."""
     from segflow.runtime.reports import history, member_count, segment_info
 
-    with _open(ctx) as conn:
+    with ctx.database() as conn:
         info = segment_info(conn, segment)
         recent = history(conn, segment)[-14:]
         count = member_count(conn, segment)
@@ -96,10 +91,18 @@ def members(ctx: Context, segment: str, limit: int | None, fmt: str) -> None:
     """The customers currently in a segment."""
     from segflow.runtime.reports import members as members_of
 
-    with _open(ctx) as conn:
+    with ctx.database() as conn:
         rows = members_of(conn, segment, limit=limit)
     emit(rows, ["customer_id", "email", "first_name", "last_name", "province", "country"], fmt,
          title=f"{segment}: {len(rows):,} customers")
+
+
+def _daily(ctx: Context, report, segment: str, since, fmt: str, columns: list[str],
+           title: str) -> None:
+    """The body `seg history` and `seg activity` share: one report's rows, day by day."""
+    with ctx.database() as conn:
+        rows = report(conn, segment, since=since.date() if since else None)
+    emit(rows, columns, fmt, title=f"{segment}: {title}", headers=HEADERS)
 
 
 @click.command(name="history")
@@ -109,12 +112,7 @@ def members(ctx: Context, segment: str, limit: int | None, fmt: str) -> None:
 @pass_ctx
 def history_cmd(ctx: Context, segment: str, since, fmt: str) -> None:
     """A segment's daily metrics."""
-    from segflow.runtime.reports import history
-
-    with _open(ctx) as conn:
-        rows = history(conn, segment, since=since.date() if since else None)
-    emit(rows, ["day", *METRICS, "backfilled"], fmt, title=f"{segment}: daily metrics",
-         headers=HEADERS)
+    _daily(ctx, reports.history, segment, since, fmt, ["day", *METRICS, "backfilled"], "daily metrics")
 
 
 @click.command(name="activity")
@@ -124,17 +122,10 @@ def history_cmd(ctx: Context, segment: str, since, fmt: str) -> None:
 @pass_ctx
 def activity_cmd(ctx: Context, segment: str, since, fmt: str) -> None:
     """Orders and revenue from a segment's members, day by day."""
-    from segflow.runtime.reports import activity
-
-    with _open(ctx) as conn:
-        rows = activity(conn, segment, since=since.date() if since else None)
-    emit(rows, ["day", "orders", "revenue", "backfilled"], fmt,
-         title=f"{segment}: daily order activity")
+    _daily(ctx, reports.activity, segment, since, fmt, ["day", "orders", "revenue", "backfilled"],
+           "daily order activity")
 
 
 def register(cli: click.Group) -> None:
     for command in (ls, show, members, history_cmd, activity_cmd):
         cli.add_command(command)
-
-
-

@@ -1,4 +1,8 @@
-"""One plan, three renderings: terminal text (like terraform), JSON, Markdown (PR comment)."""
+"""One plan, three renderings: terminal text (like terraform), JSON, Markdown (PR comment).
+
+An offline plan has no member figures: every rendering says so (the plan's notes) and shows the
+definition changes only.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ MARKER = "<!-- segflow-plan -->"
 
 
 def _delta(c: SegmentChange) -> str:
+    if c.members_after is None:  # offline
+        return {"create": "new", "retire": "retired"}.get(c.action, "changed")
     if c.action == "create":
         return f"{c.members_after} members"
     if c.action == "retire":
@@ -23,6 +29,12 @@ def _delta(c: SegmentChange) -> str:
 
 
 def _tags(c: SegmentChange) -> str:
+    if c.tag_adds is None:  # offline: which tag changes, not for how many customers
+        if c.tag == c.old_tag and c.action != "create":
+            return ""
+        old, new = (f"'{t}'" if t else None for t in (c.old_tag, c.tag))
+        return f"tag {old} -> {new}" if old and new else (f"tag {new}" if new else
+                                                          f"tag {old} removed" if old else "")
     parts = []
     if c.tag_adds:
         parts.append(f"tag '{c.tag}' +{c.tag_adds}")
@@ -34,19 +46,24 @@ def _tags(c: SegmentChange) -> str:
 def summary(plan: Plan) -> str:
     n = plan.counts()
     adds, removes = plan.tag_operations()
-    text = (f"Plan: {n['create']} to create, {n['update']} to change, {n['retire']} to retire, "
+    text = (f"Plan{' (offline, definitions only)' if plan.offline else ''}: {n['create']} to create, {n['update']} to change, {n['retire']} to retire, "
             f"{n['unchanged']} unchanged")
     if adds or removes:
         text += f"; tag operations: {adds} to add, {removes} to remove"
     return text + "."
 
 
+def _no_changes(plan: Plan) -> str:
+    if plan.offline:
+        return "No changes. The segment files match the base."
+    return "No changes. The applied segments match the files."
+
+
 def as_text(plan: Plan, colour: bool = False) -> str:
-    out = [f"Evaluated as of {plan.evaluation_day}."]
+    out = plan.notes if plan.offline else [f"Evaluated as of {plan.evaluation_day}."]
     if not plan.has_changes:
-        out.append("No changes. The applied segments match the files.")
-        return "\n".join(out)
-    out.append("")
+        return "\n".join([*out, _no_changes(plan)])
+    out = [*out, ""]
     for c in plan.changes:
         line = f"  {SYMBOLS[c.action]} segment {c.id}: {_delta(c)}"
         tags = _tags(c)
@@ -94,12 +111,23 @@ def as_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     Kept under GitHub's comment limit: details are dropped from the end (with a note) before the
     Markdown could be cut mid-block.
     """
-    head = [MARKER, "### segflow plan", "", f"Evaluated as of **{plan.evaluation_day}**.", ""]
+    if plan.offline:
+        head = [MARKER, "### segflow plan (offline)", "", *(f"> {n}" for n in plan.notes), ""]
+    else:
+        head = [MARKER, "### segflow plan", "", f"Evaluated as of **{plan.evaluation_day}**.", ""]
     if not plan.has_changes:
-        return "\n".join([*head, "No changes. The applied segments match the files.", ""])
-    head += ["| segment | change | members | entering | leaving | tag operations |",
-             "|---|---|---:|---:|---:|---|"]
+        return "\n".join([*head, _no_changes(plan), ""])
+    if plan.offline:
+        head += ["| segment | change | what changed | tag |", "|---|---|---|---|"]
+    else:
+        head += ["| segment | change | members | entering | leaving | tag operations |",
+                 "|---|---|---:|---:|---:|---|"]
     for c in plan.changes:
+        if plan.offline:
+            what = "; ".join(c.reasons) or _delta(c)
+            head.append(f"| `{_cell(c.id)}` | {c.action} | {_cell(what)} | "
+                        f"{_cell(_tags(c)) or '—'} |")
+            continue
         members = (str(c.members_after) if c.action == "create"
                    else f"{c.members_before} → {c.members_after}")
         head.append(f"| `{_cell(c.id)}` | {c.action} | {members} | {c.entering} | {c.leaving} | "
@@ -109,7 +137,7 @@ def as_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         if c.action == "update" and c.members_before and c.leaving * 2 > c.members_before:
             warnings.append(f"`{c.id}` loses {c.leaving} of its {c.members_before} members "
                             "(more than half).")
-        if c.tag_removes >= 1000:
+        if (c.tag_removes or 0) >= 1000:
             warnings.append(f"`{c.id}` would remove tag `{c.old_tag}` from {c.tag_removes} "
                             "customers.")
     if warnings:

@@ -20,12 +20,6 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _open(ctx: Context):
-    from segflow.runtime.db import open_database
-
-    return open_database(ctx.config)
-
-
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True)
@@ -33,15 +27,31 @@ def _open(ctx: Context):
               help="Save the plan (JSON) for `seg apply PLAN`.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--offline", is_flag=True,
+              help="No database: compare the segment files with a git base and show definition "
+                   "changes only (no member counts).")
+@click.option("--base", metavar="REF|DIR",
+              help="With --offline: the git revision (or a folder with another checkout) to "
+                   "compare with (default: the merge base of HEAD with the default branch).")
 @pass_ctx
-def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool) -> None:
+def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool, offline: bool,
+         base: str | None) -> None:
     """Show what `seg apply` would change: segments and groups, members, tag operations."""
-    from segflow.runtime.plan import plan_for
-
     project = load(ctx)
     tz = ctx.config.store.timezone
-    with _open(ctx) as conn:
-        the_plan = plan_for(conn, project, tz, today_in(tz))
+    if offline:
+        if out:
+            raise click.UsageError("--out saves a plan for `seg apply`; an offline plan cannot be "
+                                   "applied (print it with --format json instead)")
+        the_plan = _offline_plan(ctx, project, base)
+    elif base:
+        raise click.UsageError("--base only applies with --offline (online plans compare with "
+                               "the database)")
+    else:
+        from segflow.runtime.plan import plan_for
+
+        with ctx.database() as conn:
+            the_plan = plan_for(conn, project, tz, today_in(tz))
     if out:
         out.write_text(as_json(the_plan), encoding="utf-8")
     if fmt == "json":
@@ -54,6 +64,16 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool) -> N
             click.echo(f"Saved the plan to {out}; apply it with `seg apply {out}`.")
     if detailed_exitcode and the_plan.has_changes:
         raise SystemExit(EXIT_CHANGES)
+
+
+def _offline_plan(ctx: Context, project, base: str | None):
+    from segflow.runtime.git_base import base_project
+    from segflow.runtime.plan import offline_plan
+
+    tz = ctx.config.store.timezone
+    segments = Path(ctx.config.project.segments)
+    with base_project(ctx.root, segments, base) as found:
+        return offline_plan(project, found.project, found.label, tz, today_in(tz))
 
 
 @click.command()
@@ -71,15 +91,18 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
     from segflow.runtime.plan_model import Plan
 
     tz = ctx.config.store.timezone
-    with _open(ctx) as conn:
-        if plan_file:
-            try:
-                the_plan = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                raise SegflowError(f"{plan_file}: not a segflow plan: "
-                                   f"{str(exc).splitlines()[0]}") from None
-        else:
-            the_plan = plan_for(conn, load(ctx), tz, today_in(tz))
+    saved = None
+    if plan_file:
+        try:
+            saved = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise SegflowError(f"{plan_file}: not a segflow plan: "
+                               f"{str(exc).splitlines()[0]}") from None
+        if saved.offline:
+            raise SegflowError(f"{plan_file} is an offline plan (made without the database): it "
+                               "cannot be applied; run `seg apply` to plan and apply")
+    with ctx.database(writes=True) as conn:
+        the_plan = saved or plan_for(conn, load(ctx), tz, today_in(tz))
         click.echo(as_text(the_plan, colour=sys.stdout.isatty()))
         if not the_plan.has_changes:
             return
@@ -113,7 +136,7 @@ def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> No
 
     tz = ctx.config.store.timezone
     the_day = day.date() if day else today_in(tz)
-    with _open(ctx) as conn:
+    with ctx.database(writes=True) as conn:
         result = run_day(conn, the_day, tz, ctx.root, say=_say, lock_timeout=lock_timeout)
     if not result.wrote:
         click.echo(f"Run for {result.day}: nothing new ({result.segments} segments, "

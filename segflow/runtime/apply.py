@@ -40,6 +40,8 @@ class ApplyResult:
 def apply_plan(conn: psycopg.Connection, plan: Plan, root: Path, timezone: str, *,
                lock_timeout: float | None = None, say=None) -> ApplyResult:
     say = say or (lambda _m: None)
+    if plan.offline:
+        raise SegflowError("an offline plan (made without the database) cannot be applied")
     result = ApplyResult()
     with conn.transaction():
         locking.acquire(conn, timeout_s=lock_timeout, on_wait=say)

@@ -3,6 +3,9 @@
 Member counts are evaluated as of the state's day (the last daily run, else today), so the
 differences shown come from the definitions, not from new orders. The plan only reads: one
 query, no temporary tables, so it works under a read-only database role.
+
+An offline plan compares the files with those of a git base instead (runtime/git_base.py), by
+the same comparison, and leaves the member figures unknown.
 """
 
 from __future__ import annotations
@@ -30,7 +33,13 @@ from segflow.runtime.plan_model import (
     Plan,
     SegmentChange,
 )
-from segflow.runtime.state import AppliedState, applied_project, read_state
+from segflow.runtime.state import (
+    AppliedGroup,
+    AppliedSegment,
+    AppliedState,
+    applied_project,
+    read_state,
+)
 
 
 def desired_segments(project: Project, ev: Evaluation) -> list[DesiredSegment]:
@@ -77,8 +86,14 @@ def make_plan(conn: psycopg.Connection, project: Project, timezone: str,
               today: dt.date) -> Plan:
     """The plan, evaluated as of the last daily run's day, or `today` before the first run."""
     state = read_state(conn)
-    day = state.last_run_day or today
-    ev = Evaluation(day, timezone)
+    ev = Evaluation(state.last_run_day or today, timezone)
+    plan = _compare(project, state, ev)
+    _count_members(conn, project, state, ev, plan.segments)
+    return plan
+
+
+def _compare(project: Project, state: AppliedState, ev: Evaluation) -> Plan:
+    """The definition changes from `state` to `project` (member counts left at zero)."""
     desired = desired_segments(project, ev)
     by_id = {d.id: d for d in desired}
     new_own = {d.id: d.fingerprint for d in desired}
@@ -110,17 +125,54 @@ def make_plan(conn: psycopg.Connection, project: Project, timezone: str,
             changes.append(SegmentChange(id=old.id, action="retire", title=old.title,
                                          old_tag=old.tag, old_source=old.source))
     changes.sort(key=lambda c: c.id)
-    _count_members(conn, project, state, ev, changes)
     return Plan(
         created_at=dt.datetime.now(dt.UTC),
         base_fingerprint=state.fingerprint(),
-        evaluation_day=day,
+        evaluation_day=ev.as_of,
         segments=changes,
         groups=_group_changes(project, state),
         desired_segments=desired,
         desired_groups=[DesiredGroup(id=g.id, title=g.title, description=g.description)
                         for g in sorted(project.groups.values(), key=lambda g: g.id)],
     )
+
+
+def offline_plan(project: Project, base: Project | None, base_label: str | None,
+                 timezone: str, today: dt.date) -> Plan:
+    """Definition changes only, against the segment files of `base` (no database at all).
+
+    Without a base every segment is listed as created. Member counts, entering / leaving and
+    tag operations are None: unknown, not zero. Such a plan cannot be applied.
+    """
+    state = _state_of(base) if base is not None else AppliedState()
+    plan = _compare(project, state, Evaluation(today, timezone))
+    for c in plan.segments:
+        c.members_before = c.members_after = c.entering = c.leaving = None
+        c.tag_adds = c.tag_removes = None
+    notes = ["Offline plan: no database, so member counts, entering and leaving customers and "
+             "tag operations are not available; only definition changes are shown."]
+    if base is not None:
+        notes.append(f"Compared with the segment files of {base_label}.")
+    else:
+        notes.append(f"No base to compare with ({base_label}): every segment is listed as "
+                     "defined, as if none were applied.")
+    return plan.model_copy(update={"offline": True, "base_fingerprint": "offline",
+                                   "base": base_label, "notes": notes})
+
+
+def _state_of(base: Project) -> AppliedState:
+    """The segment files of a base revision, standing in for the applied state."""
+    state = AppliedState()
+    for i, seg in enumerate(sorted(base.segments.values(), key=lambda s: s.id), start=1):
+        state.segments[seg.id] = AppliedSegment(
+            id=seg.id, ordinal=i, title=seg.title, description=seg.description, path=seg.path,
+            tag=seg.tag, list_path=seg.list_path, fingerprint=segment_fingerprint(seg, base.root),
+            source=declaration_source(seg.decl), compiled_sql="", retired=False,
+            groups=tuple(seg.groups))
+    for gid, group in base.groups.items():
+        members = tuple(sorted(s.id for s in base.segments.values() if gid in s.groups))
+        state.groups[gid] = AppliedGroup(gid, group.title, group.description, False, members)
+    return state
 
 
 def _group_changes(project: Project, state: AppliedState) -> list[GroupChange]:

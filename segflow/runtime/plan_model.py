@@ -2,7 +2,9 @@
 
 It carries the fingerprint of the applied state it was made against, so a saved plan whose base
 moved since is refused, and the desired definitions themselves, so apply does exactly what the
-plan showed (not what the files say by then).
+plan showed (not what the files say by then). An offline plan (`seg plan --offline`) compares
+the files with a git base instead of the database: its member figures are None, and it cannot be
+applied.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ class SegmentChange(BaseModel):
     action: Action
     title: str
     reasons: list[str] = Field(default_factory=list)
-    members_before: int = 0
-    members_after: int = 0
-    entering: int = 0
-    leaving: int = 0
+    # None in an offline plan: unknown without a database (not zero)
+    members_before: int | None = 0
+    members_after: int | None = 0
+    entering: int | None = 0
+    leaving: int | None = 0
     tag: str | None = None
     old_tag: str | None = None
-    tag_adds: int = 0
-    tag_removes: int = 0
+    tag_adds: int | None = 0
+    tag_removes: int | None = 0
     old_source: str | None = None
     new_source: str | None = None
     compiled_sql: str | None = None
@@ -68,6 +71,8 @@ class Plan(BaseModel):
     base_fingerprint: str
     evaluation_day: dt.date
     offline: bool = False
+    base: str | None = None  # offline: what the files were compared with
+    notes: list[str] = Field(default_factory=list)  # shown by every rendering
     segments: list[SegmentChange]
     groups: list[GroupChange]
     desired_segments: list[DesiredSegment]
@@ -92,4 +97,5 @@ class Plan(BaseModel):
         return out
 
     def tag_operations(self) -> tuple[int, int]:
-        return (sum(s.tag_adds for s in self.segments), sum(s.tag_removes for s in self.segments))
+        return (sum(s.tag_adds or 0 for s in self.segments),
+                sum(s.tag_removes or 0 for s in self.segments))

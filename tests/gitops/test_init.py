@@ -99,6 +99,20 @@ def test_pr_workflow_updates_one_comment(repo: Path):
     assert "seg plan --format markdown > plan.md" in text
     assert "if: env.SEG_DATABASE_URL != ''" in text
     assert "pull-requests: write" in text
+    assert 'cat plan.md >> "$GITHUB_STEP_SUMMARY"' in text
+
+
+def test_pr_workflow_previews_with_the_read_only_role_else_offline(repo: Path):
+    text = (repo / WORKFLOWS[0]).read_text()
+    assert "SEG_DATABASE_URL: ${{ secrets.SEG_READONLY_DATABASE_URL }}" in text
+    assert "secrets.SEG_DATABASE_URL" not in text  # the writing role never reaches a PR job
+    offline = text[text.index("- name: Plan offline"):text.index("- name: Job summary")]
+    assert "if: env.SEG_DATABASE_URL == ''" in offline
+    assert 'seg plan --offline --base "origin/${BASE_REF}" --format markdown > plan.md' in offline
+    assert "BASE_REF: ${{ github.base_ref }}" in offline
+    # forks get a read-only token: no comment, the job summary only
+    comment = text[text.index("- name: Comment the plan"):]
+    assert "if: github.event.pull_request.head.repo.full_name == github.repository" in comment
 
 
 def test_marker_matches_the_markdown_plan():
