@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import click
 
 from segflow.cli.main import Context, pass_ctx
+from segflow.cli.progress import progress
 
 
 @click.command()
@@ -46,19 +46,8 @@ def generate(ctx: Context, customers: int, seed: int, end_date: dt.datetime | No
         finally:
             conn.close()
 
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import Progress
-
-        with Progress(console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("generating", total=customers)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            summary = run(progress)
-    else:
-        summary = run(None)
+    with progress("generating", customers) as tick:
+        summary = run(tick)
     where = f" to {csv_dir}" if csv_dir is not None else ""
     click.echo(f"generated {summary.line()}{where}")
 

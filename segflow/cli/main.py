@@ -149,6 +149,10 @@ def _register() -> None:
 
     init.register(cli)
 
+    from segflow.cli import backfill
+
+    backfill.register(cli)
+
 
 _register()
 

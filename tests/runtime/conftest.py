@@ -36,3 +36,19 @@ def conn(store_db) -> Iterator[psycopg.Connection]:
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture
+def generated(conn, tmp_path):
+    """A generated store (600 customers) with `helpers.GENERATED_RULES` applied 30 days before
+    its last day; returns the project root."""
+    import datetime as dt
+
+    from segflow.runtime.synth import generate_store
+    from tests.runtime import helpers as h
+
+    with conn.transaction():
+        generate_store(conn, 600, 11, h.GENERATED_END)
+    h.plan_apply(conn, h.project(h.GENERATED_RULES, tmp_path), tmp_path,
+                 today=h.GENERATED_END - dt.timedelta(days=30))
+    return tmp_path

@@ -93,3 +93,28 @@ HISTORY_TABLES = ("segflow.membership_events", "segflow.daily_metrics", "segflow
 
 def history_counts(conn: psycopg.Connection) -> dict[str, int]:
     return {t: count(conn, t) for t in HISTORY_TABLES}
+
+
+# A generated store with rules of every kind (data-only and calendar-dependent, aggregates with
+# and without `today`, a journey, a segment reference): the `generated` fixture of conftest.py.
+GENERATED_END = dt.date(2026, 6, 30)
+GENERATED_RULES = """
+segment repeaters { where order_count >= 2 }
+segment big { where total_spent >= 250 }
+segment active { where days_since_last_order <= 30 }
+segment lapsing { where days_since_last_order > 45 and days_since_last_order <= 90 }
+segment starter_first { where first_order.product = "Coffee Starter Kit" }
+segment web_buyers { where orders.source = "web" }
+segment fb_first { where first_order.utm_source = "facebook" }
+segment ontario { where province = "ON" }
+segment vip { where tags contains "vip" }
+segment refill_journey {
+  where first_order.product = "Coffee Starter Kit" and later_orders.product = "Coffee Beans Refill"
+}
+segment busy_month { where orders[date >= today - 30d].count >= 2 }
+segment quarter_spend { where orders[date >= today - 90d].total >= 100 }
+segment last_espresso { where last_order.product = "Espresso Blend" }
+segment active_repeaters { where segment active and segment repeaters }
+segment since_2026 { where orders[date >= 2026-01-01].count >= 1 }
+"""
+

@@ -12,32 +12,10 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
-import pytest
 
 from segflow.runtime.synth import generate_store
 from tests.runtime import helpers as h
-
-END = dt.date(2026, 6, 30)
-
-RULES = """
-segment repeaters { where order_count >= 2 }
-segment big { where total_spent >= 250 }
-segment active { where days_since_last_order <= 30 }
-segment lapsing { where days_since_last_order > 45 and days_since_last_order <= 90 }
-segment starter_first { where first_order.product = "Coffee Starter Kit" }
-segment web_buyers { where orders.source = "web" }
-segment fb_first { where first_order.utm_source = "facebook" }
-segment ontario { where province = "ON" }
-segment vip { where tags contains "vip" }
-segment refill_journey {
-  where first_order.product = "Coffee Starter Kit" and later_orders.product = "Coffee Beans Refill"
-}
-segment busy_month { where orders[date >= today - 30d].count >= 2 }
-segment quarter_spend { where orders[date >= today - 90d].total >= 100 }
-segment last_espresso { where last_order.product = "Espresso Blend" }
-segment active_repeaters { where segment active and segment repeaters }
-segment since_2026 { where orders[date >= 2026-01-01].count >= 1 }
-"""
+from tests.runtime.helpers import GENERATED_END as END
 
 STATE = {
     "members": "SELECT customer_id, segments FROM segflow.customer_segments ORDER BY 1",
@@ -98,14 +76,6 @@ def _change_store(conn: psycopg.Connection, day: dt.date, step: int) -> None:
         " FROM store.orders WHERE customer_id = %s OR order_id IN (%s, %s)) AS r"
         " WHERE t.order_id = r.order_id AND t.customer_order_index IS DISTINCT FROM r.idx",
         (buyer, refund, cancel))
-
-
-@pytest.fixture
-def generated(conn, tmp_path):
-    with conn.transaction():
-        generate_store(conn, 600, 11, END)
-    h.plan_apply(conn, h.project(RULES, tmp_path), tmp_path, today=END - dt.timedelta(days=30))
-    return tmp_path
 
 
 def test_incremental_runs_equal_full_recompute(conn, generated):

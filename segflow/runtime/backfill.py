@@ -1,0 +1,168 @@
+"""History for days that were never run: what `seg run --date` would have recorded.
+
+The backfill walks the days in order on a scratch workspace (temporary facts, memberships and
+metric sums of its own; the daily run's current state is never touched): the day before the
+first missing day is rebuilt from the orders, then each day advances from the previous one like
+the incremental daily run (only customers with an order or sign-up that day are recomputed, plus
+the flips of calendar-dependent rules). Each day's events, metrics and activity are written with
+`backfilled = true` and committed on their own, so a crash loses at most the day in progress and
+a second backfill resumes at the first day still missing.
+
+A (segment, day) that already has history — from a daily run or an earlier backfill — is left
+alone unless `overwrite`, which replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from segflow.compiler.evaluation import Evaluation
+from segflow.errors import SegflowError
+from segflow.runtime import engine, locking
+from segflow.runtime.daysplit import DaySplit, split
+from segflow.runtime.engine import Workspace
+from segflow.runtime.state import applied_project, read_state
+
+MAX_DAYS = 3 * 366
+Progress = Callable[[dt.date, int, int], None]  # (day done, days done, days in all)
+
+
+@dataclass
+class BackfillResult:
+    segments: int
+    days: int = 0  # days in the range
+    written: int = 0  # (segment, day) metric rows written
+    skipped: int = 0  # (segment, day) left alone: history was there
+    entered: int = 0
+    left: int = 0
+    seconds: float = 0.0
+
+
+def backfill(conn: psycopg.Connection, root: Path, timezone: str, segment_ids: list[str] | None,
+             start: dt.date, end: dt.date, *, overwrite: bool = False,
+             progress: Progress | None = None, lock_timeout: float | None = None,
+             say: Callable[[str], None] | None = None) -> BackfillResult:
+    """Backfill `segment_ids` (None: every applied segment) for `start`..`end` inclusive."""
+    started = time.perf_counter()
+    say = say or (lambda _m: None)
+    if conn.autocommit is False:
+        raise AssertionError("backfill commits day by day: give it an autocommit connection")
+    state = read_state(conn)
+    active = state.active
+    if segment_ids is None:
+        segment_ids = sorted(active)
+    unknown = [s for s in segment_ids if s not in active]
+    if unknown:
+        known = ", ".join(sorted(active)) or "none"
+        raise SegflowError(f"no applied segment {', '.join(map(repr, unknown))} "
+                           f"(applied: {known}); backfill works on applied segments")
+    if not segment_ids:
+        raise SegflowError("no segments applied yet: run `seg apply` first")
+    if start > end:
+        raise SegflowError(f"--from {start} is after --to {end}")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise SegflowError(f"{(end - start).days + 1} days asked; backfill at most {MAX_DAYS} "
+                           "days at a time")
+    limit = state.last_run_day
+    if limit is not None and end > limit:
+        raise SegflowError(f"--to {end} is after the last daily run ({limit}); days from then on "
+                           "are recorded by `seg run`")
+    ords = {sid: active[sid].ordinal for sid in segment_ids}
+    result = BackfillResult(len(ords), (end - start).days + 1)
+    first = start if overwrite else _first_missing(conn, list(ords.values()), start, end)
+    if first is None:
+        result.skipped = result.days * len(ords)
+        result.seconds = time.perf_counter() - started
+        say("every day in the range already has history: nothing to backfill")
+        return result
+    result.skipped += (first - start).days * len(ords)
+    if progress:
+        for i in range((first - start).days):
+            progress(start + dt.timedelta(days=i), i + 1, result.days)
+    project = applied_project(state, root)
+    fingerprint = state.fingerprint()
+    ws = Workspace.scratch("_bf")
+    with conn.transaction():
+        ws.create(conn)
+        baseline_day = first - dt.timedelta(days=1)
+        say(f"computing customer facts and memberships as of {baseline_day}")
+        previous = split(project, Evaluation(baseline_day, timezone))
+        engine.rebuild(conn, ws, previous, ords)
+    day = first
+    while day <= end:
+        current = split(project, Evaluation(day, timezone), like=previous)
+        with conn.transaction():
+            locking.acquire(conn, timeout_s=lock_timeout, on_wait=say)
+            if read_state(conn).fingerprint() != fingerprint:
+                raise SegflowError(
+                    f"the applied segments changed during the backfill (stopped before {day}; "
+                    "days before it are saved): run `seg backfill` again to continue")
+            engine.advance(conn, ws, current, previous, ords, _placed_on(previous, current))
+            _record(conn, ws, current, ords, overwrite, result)
+        if progress:
+            progress(day, (day - start).days + 1, result.days)
+        previous = current
+        day += dt.timedelta(days=1)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _first_missing(conn: psycopg.Connection, ordinals: list[int], start: dt.date,
+                   end: dt.date) -> dt.date | None:
+    """The first day in the range on which some of the segments has no recorded history."""
+    row = conn.execute(
+        "SELECT min(d)::date FROM generate_series(%(s)s::date, %(e)s::date, '1 day') AS d"
+        " WHERE (SELECT count(*) FROM segflow.daily_metrics AS m"
+        "        JOIN segflow.segments AS s USING (segment_id)"
+        "        WHERE m.day = d::date AND s.ordinal = ANY(%(o)s)) < cardinality(%(o)s)",
+        {"s": start, "e": end, "o": ordinals}).fetchone()
+    return row[0] if row else None
+
+
+def _placed_on(previous: DaySplit, current: DaySplit) -> Callable[[psycopg.Connection], None]:
+    """Customers with an order placed, or a customer row created, after `previous`'s day."""
+    ev = current.evaluation
+    since = ev.day_start(previous.evaluation.as_of + dt.timedelta(days=1))
+    until = ev.day_start(ev.as_of + dt.timedelta(days=1))
+
+    def fill(conn: psycopg.Connection) -> None:
+        conn.execute(
+            "INSERT INTO _dirty SELECT customer_id FROM store.orders"
+            "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
+            " UNION SELECT customer_id FROM store.customers"
+            "  WHERE created_at >= %(since)s AND created_at < %(until)s"
+            " ON CONFLICT DO NOTHING", {"since": since, "until": until})
+
+    return fill
+
+
+def _record(conn: psycopg.Connection, ws: Workspace, current: DaySplit, ords: dict[str, int],
+            overwrite: bool, result: BackfillResult) -> None:
+    """The day's events, metrics and activity for the segments without history that day."""
+    day = current.evaluation.as_of
+    everything = sorted(ords.values())
+    if overwrite:
+        conn.execute(
+            "DELETE FROM segflow.membership_events WHERE day = %s AND segment_ord = ANY(%s)",
+            (day, everything))
+        todo = everything
+    else:
+        have = {r[0] for r in conn.execute(
+            "SELECT s.ordinal FROM segflow.daily_metrics AS m JOIN segflow.segments AS s"
+            " USING (segment_id) WHERE m.day = %s AND s.ordinal = ANY(%s)", (day, everything))}
+        todo = [o for o in everything if o not in have]
+        result.skipped += len(have)
+    if not todo:
+        return
+    mode = "overwrite" if overwrite else "keep"
+    entered, left = engine.record_events(conn, day, backfilled=True, only=todo)
+    result.entered += entered
+    result.left += left
+    result.written += engine.record_metrics(conn, ws, day, todo, backfilled=True, mode=mode)
+    engine.record_activity(conn, ws, current, todo, backfilled=True, mode=mode)

@@ -1,0 +1,137 @@
+"""`seg backfill` records, day by day, exactly what `seg run --date` records for the same days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from segflow.errors import SegflowError
+from segflow.runtime.backfill import backfill
+from tests.runtime import helpers as h
+from tests.runtime.helpers import GENERATED_END as END
+
+DAYS = [END - dt.timedelta(days=n) for n in range(30, 17, -1)]  # 13 consecutive days
+FIRST, LAST = DAYS[1], DAYS[-1]  # DAYS[0] is the apply day: its events come from the apply
+
+HISTORY = {
+    "events": "SELECT day, segment_ord, customer_id, entered FROM segflow.membership_events"
+              " WHERE day BETWEEN %(a)s AND %(b)s ORDER BY 1, 2, 3, 4",
+    "metrics": "SELECT day, segment_id, customer_count, repeat_customer_rate, lifetime_value,"
+               " average_order_value, average_order_count, purchase_interval_days"
+               " FROM segflow.daily_metrics WHERE day BETWEEN %(a)s AND %(b)s ORDER BY 1, 2",
+    "activity": "SELECT day, segment_id, orders, revenue FROM segflow.daily_activity"
+                " WHERE day BETWEEN %(a)s AND %(b)s ORDER BY 1, 2",
+}
+
+
+def _history(conn, a=FIRST, b=LAST) -> dict[str, list]:
+    return {k: conn.execute(q, {"a": a, "b": b}).fetchall() for k, q in HISTORY.items()}
+
+
+def _forget(conn, a=FIRST, b=LAST) -> None:
+    for table in ("membership_events", "daily_metrics", "daily_activity"):
+        conn.execute(f"DELETE FROM segflow.{table} WHERE day BETWEEN %s AND %s", (a, b))
+
+
+def _backfilled_flags(conn) -> set[bool]:
+    return {r[0] for r in conn.execute(
+        "SELECT backfilled FROM segflow.daily_metrics WHERE day BETWEEN %s AND %s"
+        " UNION SELECT backfilled FROM segflow.membership_events WHERE day BETWEEN %s AND %s",
+        (FIRST, LAST, FIRST, LAST))}
+
+
+@pytest.fixture
+def recorded(conn, generated):
+    """Daily runs for every day of DAYS: the reference history."""
+    for day in DAYS:
+        h.run(conn, day, generated)
+    return _history(conn)
+
+
+def _backfill(conn, root, **kw):
+    kw.setdefault("segment_ids", None)
+    return backfill(conn, root, h.TZ, kw.pop("segment_ids"), kw.pop("start", FIRST),
+                    kw.pop("end", LAST), **kw)
+
+
+def test_backfill_equals_the_daily_runs_day_by_day(conn, generated, recorded):
+    assert any(recorded["events"]) and len(recorded["metrics"]) == 12 * 15
+    _forget(conn)
+    result = _backfill(conn, generated)
+    assert (result.days, result.written, result.skipped) == (12, 12 * 15, 0)
+    assert _history(conn) == recorded
+    assert _backfilled_flags(conn) == {True}
+    # idempotent: everything has history now
+    again = _backfill(conn, generated)
+    assert (again.written, again.skipped) == (0, 12 * 15)
+    assert _history(conn) == recorded
+
+
+def test_days_with_real_history_are_kept_unless_overwrite(conn, generated, recorded):
+    result = _backfill(conn, generated)
+    assert result.written == 0 and _backfilled_flags(conn) == {False}
+    result = _backfill(conn, generated, overwrite=True)
+    assert result.written == 12 * 15
+    assert _history(conn) == recorded
+    assert _backfilled_flags(conn) == {True}
+
+
+def test_some_segments_only_and_resume_after_a_crash(conn, generated, recorded):
+    _forget(conn)
+    seen = []
+
+    def crash_after_four_days(day, done, total):
+        seen.append(day)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _backfill(conn, generated, segment_ids=["busy_month", "lapsing"],
+                  progress=crash_after_four_days)
+    saved = conn.execute("SELECT count(DISTINCT day) FROM segflow.daily_metrics"
+                         " WHERE day BETWEEN %s AND %s", (FIRST, LAST)).fetchone()[0]
+    assert saved == 4  # the days before the crash are committed, nothing of the fifth
+    result = _backfill(conn, generated, segment_ids=["busy_month", "lapsing"])
+    assert result.skipped == 4 * 2 and result.written == 8 * 2
+    mine = {s for s in ("busy_month", "lapsing")}
+    ords = {h.ordinal(conn, s) for s in mine}
+    expected = {
+        "events": [e for e in recorded["events"] if e[1] in ords],
+        "metrics": [m for m in recorded["metrics"] if m[1] in mine],
+        "activity": [a for a in recorded["activity"] if a[1] in mine],
+    }
+    assert _history(conn) == expected
+
+
+def test_bad_requests_are_refused(conn, generated, recorded):
+    with pytest.raises(SegflowError, match="no applied segment 'nope'"):
+        _backfill(conn, generated, segment_ids=["nope"])
+    with pytest.raises(SegflowError, match="is after --to"):
+        _backfill(conn, generated, start=LAST, end=FIRST)
+    with pytest.raises(SegflowError, match="after the last daily run"):
+        _backfill(conn, generated, end=END)
+
+
+def test_seg_backfill_command(conn, store_db, generated, recorded):
+    from click.testing import CliRunner
+
+    from segflow.cli.main import cli
+
+    (generated / "seg.toml").write_text(f'[store]\ntimezone = "{h.TZ}"\n')
+    runner = CliRunner(env={"SEG_DATABASE_URL": store_db})
+
+    def seg(*args):
+        return runner.invoke(cli, ["-C", str(generated), *args])
+
+    assert seg("backfill", "--from", str(FIRST)).exit_code == 2  # neither segments nor --all
+    assert seg("backfill", "busy_month", "--all", "--from", str(FIRST)).exit_code == 2
+    _forget(conn)
+    done = seg("backfill", "--all", "--from", str(FIRST), "--to", str(LAST))
+    assert done.exit_code == 0, done.output
+    assert "backfilling days: 12/12" in done.output
+    assert "12 days" not in done.output and "180 day snapshots written" in done.output
+    assert _history(conn) == recorded
+    bad = seg("backfill", "nope", "--from", str(FIRST))
+    assert bad.exit_code == 1 and "no applied segment 'nope'" in bad.output
+    assert "Traceback" not in bad.output
