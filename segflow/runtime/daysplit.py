@@ -206,11 +206,17 @@ def _masked(e: exp.Expression, columns: frozenset[str]) -> str:
 
 
 def split(project: Project, ev: Evaluation, like: DaySplit | None = None) -> DaySplit:
-    """`like`: a split of the same project for a nearby later day, whose probe is reused."""
+    """`like`: a split of the same project for another day, whose classification is reused
+    (a data-only aggregate has the same SQL, so the same name, on every day)."""
     compiled = compile_project(project, ev)
-    probe = like.probe if like is not None else compile_project(
-        project, Evaluation(ev.as_of + dt.timedelta(days=PROBE_DAYS), ev.timezone))
-    mine, theirs = compiled.facts.aggregates, probe.facts.aggregates
+    mine = compiled.facts.aggregates
+    if like is not None:
+        stable = frozenset(n for n in mine if n in like.stable_aggregates)
+        return DaySplit(compiled, stable, frozenset(mine) - stable, like.moving_segments,
+                        like.probe)
+    probe = compile_project(project, Evaluation(ev.as_of + dt.timedelta(days=PROBE_DAYS),
+                                                ev.timezone))
+    theirs = probe.facts.aggregates
     stable = frozenset(n for n, a in mine.items()
                        if n in theirs and _sql(a.expression) == _sql(theirs[n].expression))
     moving = frozenset(mine) - stable
