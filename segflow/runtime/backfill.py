@@ -78,6 +78,8 @@ def backfill(conn: psycopg.Connection, root: Path, timezone: str, segment_ids: l
     first = start if overwrite else _first_missing(conn, list(ords.values()), start, end)
     if first is None:
         result.skipped = result.days * len(ords)
+        with conn.transaction():
+            _join_recorded_history(conn, list(ords.values()), start, end)
         result.seconds = time.perf_counter() - started
         say("every day in the range already has history: nothing to backfill")
         return result
@@ -109,6 +111,9 @@ def backfill(conn: psycopg.Connection, root: Path, timezone: str, segment_ids: l
             progress(day, (day - start).days + 1, result.days)
         previous = current
         day += dt.timedelta(days=1)
+    with conn.transaction():
+        locking.acquire(conn, timeout_s=lock_timeout, on_wait=say)
+        _join_recorded_history(conn, list(ords.values()), start, end)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -166,3 +171,55 @@ def _record(conn: psycopg.Connection, ws: Workspace, current: DaySplit, ords: di
     result.left += left
     result.written += engine.record_metrics(conn, ws, day, todo, backfilled=True, mode=mode)
     engine.record_activity(conn, ws, current, todo, backfilled=True, mode=mode)
+
+
+_MEMBERS_ON = """
+    SELECT ordinal, day, customer_id FROM (
+        SELECT DISTINCT ON (b.ordinal, b.day, e.customer_id) b.ordinal, b.day, e.customer_id, e.net
+        FROM _bounds AS b
+        JOIN LATERAL (
+            SELECT customer_id, day, sum(CASE WHEN entered THEN 1 ELSE -1 END) AS net
+            FROM segflow.membership_events
+            WHERE segment_ord = b.ordinal AND day <= b.day AND {which}
+            GROUP BY customer_id, day
+            HAVING sum(CASE WHEN entered THEN 1 ELSE -1 END) <> 0
+        ) AS e ON true
+        ORDER BY b.ordinal, b.day, e.customer_id, e.day DESC
+    ) AS last WHERE net > 0
+"""
+
+
+def _join_recorded_history(conn: psycopg.Connection, ordinals: list[int], start: dt.date,
+                           end: dt.date) -> None:
+    """Make the event chain continue into recorded history after backfilled days.
+
+    Membership on a day is read back from the events (a customer is in a segment if their last
+    day with a net change was an entry). A recorded day right after backfilled days (the day a
+    segment was applied, or a run after a gap) has events relative to what the run knew, not to
+    the backfilled membership of the day before: on that day, entered / left events (marked
+    backfilled) bring the backfilled chain to the recorded membership. Recomputed, not added
+    to, on every backfill.
+    """
+    conn.execute("DROP TABLE IF EXISTS _bounds")
+    conn.execute(
+        "CREATE TEMP TABLE _bounds AS"
+        " SELECT DISTINCT s.ordinal, d.day FROM segflow.segments AS s"
+        " JOIN segflow.daily_metrics AS prev ON prev.segment_id = s.segment_id AND prev.backfilled"
+        " JOIN LATERAL (SELECT prev.day + 1 AS day) AS d ON true"
+        " WHERE s.ordinal = ANY(%(o)s) AND prev.day BETWEEN %(s)s AND %(e)s"
+        "   AND (EXISTS (SELECT 1 FROM segflow.membership_events AS e"
+        "                WHERE e.segment_ord = s.ordinal AND e.day = d.day AND NOT e.backfilled)"
+        "        OR EXISTS (SELECT 1 FROM segflow.daily_metrics AS m"
+        "                   WHERE m.segment_id = s.segment_id AND m.day = d.day"
+        "                     AND NOT m.backfilled))",
+        {"o": ordinals, "s": start, "e": end})
+    conn.execute(
+        "DELETE FROM segflow.membership_events AS e USING _bounds AS b"
+        " WHERE e.segment_ord = b.ordinal AND e.day = b.day AND e.backfilled")
+    recorded = _MEMBERS_ON.format(which="NOT backfilled")
+    chained = _MEMBERS_ON.format(which="day < b.day OR NOT backfilled")
+    conn.execute(
+        "INSERT INTO segflow.membership_events (day, segment_ord, customer_id, entered, backfilled)"
+        f" SELECT day, ordinal, customer_id, true, true FROM ({recorded} EXCEPT {chained}) AS x"
+        " UNION ALL"
+        f" SELECT day, ordinal, customer_id, false, true FROM ({chained} EXCEPT {recorded}) AS y")

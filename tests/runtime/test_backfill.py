@@ -135,3 +135,48 @@ def test_seg_backfill_command(conn, store_db, generated, recorded):
     bad = seg("backfill", "nope", "--from", str(FIRST))
     assert bad.exit_code == 1 and "no applied segment 'nope'" in bad.output
     assert "Traceback" not in bad.output
+
+
+def _members_from_events(conn, day) -> dict[int, set[int]]:
+    """Membership on `day` read back from the events, in plain Python: a customer is in a
+    segment if their last day with a net change on or before `day` was an entry."""
+    net: dict[tuple[int, int], dict[dt.date, int]] = {}
+    for d, o, c, entered in conn.execute(
+            "SELECT day, segment_ord, customer_id, entered FROM segflow.membership_events"
+            " WHERE day <= %s", (day,)):
+        days = net.setdefault((o, c), {})
+        days[d] = days.get(d, 0) + (1 if entered else -1)
+    out: dict[int, set[int]] = {}
+    for (o, c), days in net.items():
+        changes = [d for d in sorted(days) if days[d]]
+        if changes and days[changes[-1]] > 0:
+            out.setdefault(o, set()).add(c)
+    return out
+
+
+def _current(conn) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for c, segs in conn.execute("SELECT customer_id, segments FROM segflow.customer_segments"):
+        for o in segs:
+            out.setdefault(o, set()).add(c)
+    return out
+
+
+def test_days_before_a_segment_existed_join_its_recorded_history(conn, generated, recorded):
+    before = _history(conn)
+    assert _members_from_events(conn, LAST) == _current(conn)
+    start, end = DAYS[0] - dt.timedelta(days=10), DAYS[0] - dt.timedelta(days=1)
+    result = _backfill(conn, generated, start=start, end=end)
+    assert result.written == 10 * 15 and result.entered
+    # the recorded days keep their metrics and activity; membership read back from the events
+    # is the recorded one on every recorded day, the backfilled chain included
+    after = _history(conn)
+    assert after["metrics"] == before["metrics"] and after["activity"] == before["activity"]
+    assert _members_from_events(conn, LAST) == _current(conn)
+    joined = conn.execute("SELECT count(*) FROM segflow.membership_events WHERE day = %s"
+                          " AND backfilled AND NOT entered", (DAYS[0],)).fetchone()[0]
+    assert joined > 0  # customers in the backfilled chain who were not members on the apply day
+    again = _backfill(conn, generated, start=start, end=end)
+    assert again.written == 0
+    assert conn.execute("SELECT count(*) FROM segflow.membership_events WHERE day = %s"
+                        " AND backfilled AND NOT entered", (DAYS[0],)).fetchone()[0] == joined
