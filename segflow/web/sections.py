@@ -37,16 +37,12 @@ class Section:
     pending: str = ""  # shown while `provide` is None: what brings this section
 
 
-def segment_href(segment_id: str, root: str = "../") -> str:
-    return f"{root}segments/{segment_id}.html"
-
-
 # ---- segment page -------------------------------------------------------------------------
 
 def definition(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
     info = reports.segment_info(conn, segment_id)
     return {"path": info["path"], "list_path": info["list_path"],
-            "source": highlight(info["source"], lambda ref: segment_href(ref, "")),
+            "source": highlight(info["source"], lambda ref: f"{ref}.html"),  # a sibling page
             "sql": info["compiled_sql"]}
 
 
