@@ -37,7 +37,12 @@ def _plain(row: dict) -> dict:
 
 
 def latest_day(conn: psycopg.Connection) -> dt.date | None:
-    row = conn.execute("SELECT max(day) FROM segflow.daily_metrics WHERE NOT backfilled").fetchone()
+    # one backward index probe per segment instead of a scan of the whole history
+    row = conn.execute(
+        "SELECT max(last.day) FROM segflow.segments s CROSS JOIN LATERAL"
+        " (SELECT day FROM segflow.daily_metrics m WHERE m.segment_id = s.segment_id"
+        "  AND NOT m.backfilled ORDER BY day DESC LIMIT 1) last"
+    ).fetchone()
     day = row[0] if row else None
     if day is None:
         row = conn.execute("SELECT max(day) FROM segflow.daily_metrics").fetchone()
@@ -63,10 +68,11 @@ def segment_grid(conn: psycopg.Connection, *, day: dt.date | None = None, search
                m.repeat_customer_rate, m.lifetime_value, m.average_order_value,
                m.average_order_count, m.purchase_interval_days,
                coalesce(m.backfilled, false) AS backfilled,
-               array(SELECT g.group_id FROM segflow.group_segments g
-                     WHERE g.segment_id = s.segment_id ORDER BY 1) AS groups
+               coalesce(gs.groups, '{}') AS groups
         FROM segflow.segments s
         LEFT JOIN segflow.daily_metrics m ON m.segment_id = s.segment_id AND m.day = %(day)s
+        LEFT JOIN (SELECT segment_id, array_agg(group_id ORDER BY group_id) AS groups
+                   FROM segflow.group_segments GROUP BY 1) gs ON gs.segment_id = s.segment_id
         WHERE s.retired_at IS NULL
           AND (%(search)s::text IS NULL OR s.segment_id ILIKE %(pattern)s OR s.title ILIKE %(pattern)s)
           AND (%(group)s::text IS NULL OR EXISTS (SELECT 1 FROM segflow.group_segments g
