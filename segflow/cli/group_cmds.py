@@ -22,7 +22,7 @@ def group_ls(ctx: Context, fmt: str) -> None:
     from segflow.runtime.reports import groups
 
     with open_database(ctx.config) as conn:
-        rows = groups(conn)
+        rows = [{k: g[k] for k in ("id", "title", "segments")} for g in groups(conn)]
     emit(rows, ["id", "title", "segments"], fmt, title="Groups")
 
 
