@@ -105,7 +105,8 @@ def line_chart(key: str, label: str, points: Sequence[Point], fmt: Formatter) ->
         return Markup('<p class="empty">No figures recorded yet.</p>')
     lo, hi = min(v for _, v in shown), max(v for _, v in shown)
     pad = (hi - lo) * 0.08 or abs(hi) * 0.05 or 1
-    frame = _Frame(points, max(lo - pad, 0) if lo >= 0 else lo - pad, hi + pad)
+    top = min(hi + pad, 1.0) if key.endswith("_rate") and hi <= 1 else hi + pad  # no 105%
+    frame = _Frame(points, max(lo - pad, 0) if lo >= 0 else lo - pad, top)
     body = [*_bands(frame, points), *_axes(frame, points, fmt)]
     real, backfilled = [], []
     for (a, av), (b, bv) in pairwise(shown):

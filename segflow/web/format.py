@@ -33,16 +33,14 @@ def change(now: float | int | None, before: float | int | None, key: str) -> str
     if now is None or before is None:
         return ""
     delta = now - before
-    if abs(delta) < 1e-9:
+    text = f"{abs(delta) * 100:.1f} pt" if key.endswith("_rate") else value(abs(delta), key)
+    if not any(c in "123456789" for c in text):  # rounds to nothing
         return "±0"
-    sign = "+" if delta > 0 else "−"
-    if key.endswith("_rate"):
-        return f"{sign}{abs(delta) * 100:.1f} pt"
-    return sign + value(abs(delta), key)
+    return ("+" if delta > 0 else "−") + text
 
 
-def trend(now: float | int | None, before: float | int | None) -> str:
+def trend(now: float | int | None, before: float | int | None, key: str = "") -> str:
     """CSS class of a change: up, down or flat (colour only; the text says the figure)."""
-    if now is None or before is None or abs(now - before) < 1e-9:
+    if now is None or before is None or change(now, before, key) == "±0":
         return "flat"
     return "up" if now > before else "down"

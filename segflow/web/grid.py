@@ -62,7 +62,7 @@ def metric_cell(now: float | int | None, key: str, before: list) -> Markup:
     the grid's largest cost (see docs/benchmarks.md, Dashboard).
     """
     changes = "".join(
-        f'<span class="d {format.trend(now, then)}" title="change since the previous {name}">'
+        f'<span class="d {format.trend(now, then, key)}" title="change since the previous {name}">'
         f"{short} {text}</span>"
         for (name, short), then in zip((("day", "1d"), ("week", "7d")), before, strict=False)
         if (text := format.change(now, then, key)))

@@ -34,7 +34,8 @@ class Section:
     title: str
     provide: Provider | None
     template: str = "sections/tables.html"
-    pending: str = ""  # shown while `provide` is None: what brings this section
+    pending: str = ""  # shown while `provide` is None: what this section will show
+    command: str = ""  # ... and its command-line counterpart
 
 
 # ---- segment page -------------------------------------------------------------------------
@@ -62,7 +63,7 @@ def metric_history(conn: psycopg.Connection, segment_id: str, view: View) -> dic
             cards.append({
                 "key": key, "label": format.LABELS[key], "value": format.value(last[key], key),
                 "changes": [(name, format.change(last[key], (row or {}).get(key), key),
-                             format.trend(last[key], (row or {}).get(key)))
+                             format.trend(last[key], (row or {}).get(key), key))
                             for name, row in (("day", day_before), ("week", week_before))],
             })
     chart_list = []
@@ -107,13 +108,15 @@ SEGMENT_SECTIONS: tuple[Section, ...] = (
     Section("activity", "Daily order activity", order_activity, "sections/activity.html"),
     # segment analytics (branch analytics, segflow/runtime/analytics/*) plugs in here:
     Section("revenue", "Revenue tracking", None,
-            pending="revenue and orders from the members over a chosen period (`seg revenue`)"),
+            pending="revenue and orders from the members over a chosen period",
+            command="seg revenue"),
     Section("features", "Features", None,
-            pending="most purchased products, channels and first-purchase products "
-                    "(`seg features`)"),
+            pending="most purchased products, channels and first-purchase products",
+            command="seg features"),
     # Shopify tag sync (branch shopify) plugs in here:
     Section("tag_sync", "Tag-sync history", None,
-            pending="the tag operations sent to Shopify for this segment (`seg tags history`)"),
+            pending="the tag operations sent to Shopify for this segment",
+            command="seg tags history"),
     Section("members", "Members", member_list, "sections/members.html"),
 )
 
@@ -131,9 +134,9 @@ GROUP_SECTIONS: tuple[Section, ...] = (
     Section("segments", "Segments", group_segments, "sections/group_segments.html"),
     # segment analytics (branch analytics) plugs in here:
     Section("journey", "Journey", None,
-            pending="how customers moved between these segments (`seg journey`)"),
+            pending="how customers moved between these segments", command="seg journey"),
     Section("overlap", "Overlap", None,
-            pending="members shared between these segments (`seg overlap`)"),
+            pending="members shared between these segments", command="seg overlap"),
 )
 
 
@@ -144,7 +147,7 @@ def run_sections(conn: psycopg.Connection, sections: tuple[Section, ...], subjec
     for s in sections:
         if s.provide is None:
             out.append({"key": s.key, "title": s.title, "template": "sections/unavailable.html",
-                        "data": {"pending": s.pending}})
+                        "data": {"pending": s.pending, "command": s.command}})
         else:
             out.append({"key": s.key, "title": s.title, "template": s.template,
                         "data": s.provide(conn, subject_id, view)})

@@ -86,3 +86,34 @@ def test_scaffolded_run_workflow_can_publish_the_report_off_by_default(tmp_path:
     steps = re.findall(r"- name: (.*)\n\s+if: (.*)", text)
     publishing = [cond for name, cond in steps if "report" in name.lower()]
     assert publishing and all(c == "vars.SEGFLOW_PUBLISH_REPORT == 'true'" for c in publishing)
+
+
+def test_seg_serve_answers_on_loopback_and_stops(state_url, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    (tmp_path / "seg.toml").write_text('[store]\ntimezone = "America/Toronto"\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from segflow.cli.main import main; main()",
+         "-C", str(tmp_path), "serve", "--port", "0"],
+        env={**os.environ, "SEG_DATABASE_URL": state_url},
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        with urllib.request.urlopen(f"http://127.0.0.1:{match[1]}/") as response:
+            assert response.status == 200 and b"segment-grid" in response.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
