@@ -61,10 +61,9 @@ def metric_cell(now: float | int | None, key: str, before: list) -> Markup:
     Built here rather than in the template: 500 segments x 6 metrics made the template loop
     the grid's largest cost (see docs/benchmarks.md, Dashboard).
     """
-    changes = "".join(
-        f'<span class="d {format.trend(now, then, key)}" title="change since the previous {name}">'
-        f"{short} {text}</span>"
-        for (name, short), then in zip((("day", "1d"), ("week", "7d")), before, strict=False)
+    changes = "".join(  # "1d" / "7d" are explained once, above the table
+        f'<span class="d {format.trend(now, then, key)}">{short} {text}</span>'
+        for short, then in zip(("1d", "7d"), before, strict=False)
         if (text := format.change(now, then, key)))
     raw = "" if now is None else now
     return Markup(f'<td class="num" data-value="{raw}">{escape(format.value(now, key))}'

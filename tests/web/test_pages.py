@@ -31,8 +31,9 @@ def test_grid_lists_every_segment_with_metrics_and_changes(app):
     assert grid_ids(html) == ["buyers", "repeat_buyers", "vips"]
     assert f"Metrics on {helpers.AS_OF}" in html
     assert "Customers" in html and "Purchase interval (days)" in html
-    assert 'title="change since the previous day"' in html
-    assert 'title="change since the previous week"' in html
+    assert "change since the previous day (1d) and week (7d)" in html
+    assert re.search(r'<span class="d (up|down|flat)">1d [+−±]', html)
+    assert re.search(r'<span class="d (up|down|flat)">7d [+−±]', html)
     assert get(app, "/index.html") == (status, html)
 
 
