@@ -7,6 +7,7 @@ pages stay plain functions that the static site reuses.
 
 from __future__ import annotations
 
+import socket
 import sys
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -33,7 +34,11 @@ def make(app: Dashboard, host: str, port: int, *, quiet: bool = False) -> WSGISe
     """A server bound to host:port (port 0: any free one; see `server.server_port`)."""
     handler = type("_Silent", (_QuietHandler,), {"log_message": lambda *a: None}) if quiet \
         else _QuietHandler
-    return make_server(host, port, app, server_class=_ThreadingServer, handler_class=handler)
+    server_class = _ThreadingServer
+    if ":" in host:  # an IPv6 address such as ::1
+        server_class = type("_ThreadingServer6", (_ThreadingServer,),
+                            {"address_family": socket.AF_INET6})
+    return make_server(host, port, app, server_class=server_class, handler_class=handler)
 
 
 def is_loopback(host: str) -> bool:

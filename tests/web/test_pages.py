@@ -193,3 +193,19 @@ def test_no_secret_is_shown(app, state_url):
     status, html = get(gone, "/")
     assert status == 503 and "cannot connect" in html
     assert password not in unescape(html)
+
+
+def test_an_empty_state_renders_every_page(pg_db):
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        from segflow.runtime.db import migrate
+
+        migrate(conn)
+    database = ReadOnlyDatabase(pg_db)
+    try:
+        app = Dashboard(database, View())
+        status, html = get(app, "/")
+        assert status == 200 and "No metrics yet" in html and "0 segments" in html
+        assert get(app, "/groups.html")[0] == 200
+        assert get(app, "/segments/anything.html")[0] == 404
+    finally:
+        database.close()
