@@ -209,3 +209,26 @@ def test_an_empty_state_renders_every_page(pg_db):
         assert get(app, "/segments/anything.html")[0] == 404
     finally:
         database.close()
+
+
+def test_a_plugged_in_section_renders_its_tables(app, monkeypatch):
+    """The contract analytics and tag sync plug into: a provider returning tables."""
+    from segflow.web import sections
+
+    def features(conn, segment_id, view):
+        assert view.param("top", "5") == "3"
+        return {"form": [("top", "Top", view.param("top"))],
+                "tables": [{"title": "Most purchased products",
+                            "columns": [("product", "Product"), ("share", "Share")],
+                            "rows": [{"product": "<Beans>", "share": 0.25}],
+                            "note": f"members of {segment_id}"}]}
+
+    plugged = tuple(sections.Section(s.key, s.title, features) if s.key == "features" else s
+                    for s in sections.SEGMENT_SECTIONS)
+    monkeypatch.setattr(sections, "SEGMENT_SECTIONS", plugged)
+    status, html = get(app, "/segments/buyers.html", "top=3")
+    block = re.search(r'<section class="section" id="features">.*?</section>', html, re.S)[0]
+    assert status == 200 and "Not available yet" not in block
+    assert "<h3>Most purchased products</h3>" in block and "&lt;Beans&gt;" in block
+    assert "<td>0.25</td>" in block and "members of buyers" in block
+    assert 'name="top" value="3"' in block
