@@ -61,7 +61,27 @@ def _axes(frame: _Frame, points: Sequence[Point], fmt: Formatter) -> list[str]:
         anchor = "start" if i == 0 and len(days) > 1 else "end" if i else "middle"
         out.append(f'<text class="xlab" text-anchor="{anchor}" x="{frame.x(day):.1f}" '
                    f'y="{HEIGHT - 6}">{day.isoformat()}</text>')
+    out += _month_ticks(frame, points[0].day, points[-1].day)
     return out
+
+
+def _month_ticks(frame: _Frame, first: dt.date, last: dt.date) -> list[str]:
+    """Over two months or more: a faint line and the month's name at each first of the month."""
+    if (last - first).days < 60:
+        return []
+    out = []
+    month = dt.date(first.year, first.month, 1)
+    clear = 70  # pixels kept free beside the first / last day labels
+    while True:
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+        x = frame.x(month)
+        if x > frame.x(last) - clear:
+            return out
+        if x < frame.x(first) + clear:
+            continue
+        out.append(f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" '
+                   f'y2="{HEIGHT - BOTTOM}"/><text class="xlab" text-anchor="middle" '
+                   f'x="{x:.1f}" y="{HEIGHT - 6}">{month.strftime("%b")}</text>')
 
 
 def _bands(frame: _Frame, points: Sequence[Point]) -> list[str]:

@@ -42,6 +42,9 @@ def test_line_chart_has_one_point_per_day_backfilled_apart():
     assert svg.count('class="pt b"') == 100
     assert svg.count('class="band"') == 1 and 'class="line b"' in svg
     assert 'data-day="2025-12-31"' in svg
+    months = [m for m in ("Feb", "Mar", "Jun", "Nov") if f">{m}</text>" in svg]
+    assert months == ["Mar", "Jun", "Nov"]
+    assert ">Feb</text>" not in svg and ">Dec</text>" not in svg  # clear of the day labels
 
 
 def test_charts_skip_missing_figures_and_handle_one_day():
