@@ -57,6 +57,8 @@ def serve(ctx: Context, host: str, port: int, plan: Path | None) -> None:
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"segflow dashboard on http://{shown}:{server.server_port}/ (read-only; "
                "Ctrl-C stops it)", err=True)
+    if plan_path is not None:
+        click.echo(f"  showing the saved plan {plan_path}", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
