@@ -149,6 +149,10 @@ def _register() -> None:
 
     init.register(cli)
 
+    from segflow.cli import serve
+
+    serve.register(cli)
+
 
 _register()
 
