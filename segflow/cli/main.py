@@ -106,6 +106,10 @@ def _register() -> None:
 
     init.register(cli)
 
+    from segflow.cli import analytics_cmds
+
+    analytics_cmds.register(cli)
+
 
 _register()
 
