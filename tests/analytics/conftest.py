@@ -8,10 +8,7 @@ memberships in `test_snapshots`: the independent record the tests rebuild member
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,6 +17,9 @@ import pytest
 from segflow.runtime.db import migrate
 from segflow.runtime.synth import generate_store
 from tests.runtime import helpers as h
+from tests.runtime.conftest import conn, store_db
+
+__all__ = ["conn", "store_db"]  # the fixtures, cloned from `store_template` below
 
 END = dt.date(2026, 6, 30)  # the generated store's last day
 CUSTOMERS = 1500
@@ -93,19 +93,6 @@ def history_template(make_template) -> str:
 
 
 @pytest.fixture
-def db(pg_cluster, history_template) -> Iterator[str]:
-    name = f"an_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    pg_cluster.create_database(name, template=history_template)
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_database(name)
-
-
-@pytest.fixture
-def conn(db) -> Iterator[psycopg.Connection]:
-    c = h.connect(db)
-    try:
-        yield c
-    finally:
-        c.close()
+def store_template(history_template) -> str:
+    """What `store_db` and `conn` (tests/runtime/conftest.py) clone for these tests."""
+    return history_template

@@ -22,9 +22,9 @@ COMMANDS = {
 
 
 @pytest.fixture
-def seg(db, tmp_path):
+def seg(store_db, tmp_path):
     (tmp_path / "seg.toml").write_text('[store]\ntimezone = "America/Toronto"\n')
-    runner = CliRunner(env={"SEG_DATABASE_URL": db, "COLUMNS": "100"})
+    runner = CliRunner(env={"SEG_DATABASE_URL": store_db, "COLUMNS": "100"})
     return lambda *args: runner.invoke(cli, ["-C", str(tmp_path), *args])
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
+
 from segflow.runtime.analytics import membership as m
 from tests.analytics import conftest as store
 from tests.analytics.model import LAST_DAY, Model, first_day
@@ -59,3 +61,14 @@ def test_an_apply_after_the_days_run_counts_by_net_change(conn, tmp_path):
     got = m.members_on(conn, refs, LAST_DAY)["active"]
     assert got == set(h.members(conn, "active"))
     assert got < Model.load(conn).members("active", LAST_DAY)
+
+
+def test_reports_run_in_their_own_read_only_snapshot_or_the_callers_transaction(conn, store_db):
+    from segflow.runtime.analytics.overlap import overlap_report
+
+    report = overlap_report(conn, ["active", "repeaters"])  # autocommit: its own snapshot
+    assert report.day == LAST_DAY and conn.info.transaction_status.name == "IDLE"
+    with psycopg.connect(store_db) as mine:  # a dashboard's open transaction is reused
+        mine.execute("SELECT 1")
+        assert overlap_report(mine, ["active", "repeaters"]) == report
+        assert mine.info.transaction_status.name == "INTRANS"

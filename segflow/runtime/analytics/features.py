@@ -103,6 +103,7 @@ class FeaturesReport:
                 "lists": {name: [f.as_dict() for f in rows] for name, rows in self.lists.items()}}
 
 
+@membership.read_consistently
 def features_report(conn: psycopg.Connection, segment_id: str, *, day: dt.date | None = None,
                     top: int = 10, timezone: str = "UTC") -> FeaturesReport:
     """The top `top` values of each list for the members at the end of `day` (default: the last

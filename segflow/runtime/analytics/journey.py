@@ -93,6 +93,7 @@ class JourneyReport:
         }
 
 
+@membership.read_consistently
 def journey_report(conn: psycopg.Connection, group_id: str, start: dt.date,
                    end: dt.date) -> JourneyReport:
     """The transition table of a group's customers between the ends of `start` and `end`."""

@@ -14,9 +14,14 @@ features, journey and overlap reports, which embed them as CTEs. Parameters are 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from segflow.compiler.checker import did_you_mean
 from segflow.errors import SegflowError
@@ -87,6 +92,33 @@ SELECT segment_ord, customer_id, since, until FROM (
 ) AS changes
 WHERE net > 0 AND (until IS NULL OR until > %(since)s)
 """
+
+
+@contextmanager
+def consistent_read(conn: psycopg.Connection) -> Iterator[None]:
+    """One read-only snapshot for a report's few statements, so that a daily run committing
+    meanwhile cannot make its parts disagree. Inside a caller's transaction, that one is used."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        yield
+        return
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def read_consistently(report: Callable[P, R]) -> Callable[P, R]:
+    """Run a report (whose first argument is the connection) inside `consistent_read`."""
+
+    @functools.wraps(report)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with consistent_read(args[0]):  # type: ignore[arg-type]
+            return report(*args, **kwargs)
+
+    return wrapper
 
 
 def resolve_segments(conn: psycopg.Connection, segment_ids: list[str]) -> list[SegmentRef]:

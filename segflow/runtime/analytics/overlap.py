@@ -53,6 +53,7 @@ class OverlapReport:
                 "pairs": [p.as_dict() for p in self.pairs]}
 
 
+@membership.read_consistently
 def overlap_report(conn: psycopg.Connection, segment_ids: list[str], *,
                    day: dt.date | None = None) -> OverlapReport:
     """Members of each segment, and of each pair, at the end of `day` (default: the last

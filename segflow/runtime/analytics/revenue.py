@@ -132,6 +132,7 @@ _START = dict(
 )
 
 
+@membership.read_consistently
 def revenue_report(conn: psycopg.Connection, segment_id: str, start: dt.date, end: dt.date, *,
                    cohort: Cohort = "daily", timezone: str = "UTC") -> RevenueReport:
     """Revenue and orders from a segment's members, day by day from `start` to `end`."""
