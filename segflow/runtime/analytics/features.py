@@ -17,12 +17,12 @@ from segflow.runtime.analytics import membership
 from segflow.runtime.analytics.membership import MEMBERS_ON
 from segflow.runtime.analytics.orders import COUNTED, day_bounds
 
-# list name -> the (customer_id, order_id, value) rows it ranks, from `counted` (the counted
-# orders placed by the end of the day). A NULL value (no UTM campaign...) is not listed.
+# list name -> the distinct (customer_id, order_id, value) rows it ranks, from `counted` (the
+# counted orders placed by the end of the day). A NULL value (no UTM campaign...) is not listed.
 LISTS: dict[str, str] = {
-    "products": "SELECT c.customer_id, c.order_id, l.product FROM counted AS c"
+    "products": "SELECT DISTINCT c.customer_id, c.order_id, l.product FROM counted AS c"
                 " JOIN store.order_lines AS l ON l.order_id = c.order_id",
-    "first_products": "SELECT c.customer_id, c.order_id, l.product FROM counted AS c"
+    "first_products": "SELECT DISTINCT c.customer_id, c.order_id, l.product FROM counted AS c"
                       " JOIN store.order_lines AS l ON l.order_id = c.order_id"
                       " WHERE c.customer_order_index = 1",
     "channels": "SELECT customer_id, order_id, channel FROM counted",
@@ -49,15 +49,17 @@ counted AS (
     WHERE {counted} AND o.placed_at < %(end_at)s
 ),
 tagged (list, customer_id, order_id, value) AS ({tagged}),
+per_customer AS (
+    SELECT list, value, customer_id, count(*) AS orders
+    FROM tagged WHERE value IS NOT NULL GROUP BY list, value, customer_id
+),
 ranked AS (
-    SELECT t.list, t.value,
-           count(DISTINCT t.customer_id) FILTER (WHERE m.customer_id IS NOT NULL) AS members,
-           count(DISTINCT t.order_id) FILTER (WHERE m.customer_id IS NOT NULL) AS orders,
-           count(DISTINCT t.customer_id) AS customers
-    FROM tagged AS t
+    SELECT t.list, t.value, count(m.customer_id) AS members,
+           coalesce(sum(t.orders) FILTER (WHERE m.customer_id IS NOT NULL), 0)::bigint AS orders,
+           count(*) AS customers
+    FROM per_customer AS t
     JOIN population AS p ON p.customer_id = t.customer_id
     LEFT JOIN members AS m ON m.customer_id = t.customer_id
-    WHERE t.value IS NOT NULL
     GROUP BY t.list, t.value
 )
 SELECT list, value, members, orders, customers

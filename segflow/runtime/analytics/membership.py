@@ -94,6 +94,11 @@ WHERE net > 0 AND (until IS NULL OR until > %(since)s)
 """
 
 
+# Sorting and hashing a year of events or every order line fits in memory with this (the
+# default 4MB spilled to disk and took 2-3x longer at 100k customers); local to the report.
+WORK_MEM = "64MB"
+
+
 @contextmanager
 def consistent_read(conn: psycopg.Connection) -> Iterator[None]:
     """One read-only snapshot for a report's few statements, so that a daily run committing
@@ -103,6 +108,7 @@ def consistent_read(conn: psycopg.Connection) -> Iterator[None]:
         return
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         yield
 
 
