@@ -8,7 +8,10 @@ memberships in `test_snapshots`: the independent record the tests rebuild member
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -17,9 +20,9 @@ import pytest
 from segflow.runtime.db import migrate
 from segflow.runtime.synth import generate_store
 from tests.runtime import helpers as h
-from tests.runtime.conftest import conn, store_db
+from tests.runtime.conftest import conn
 
-__all__ = ["conn", "store_db"]  # the fixtures, cloned from `store_template` below
+__all__ = ["conn"]  # the runtime's fixture, on the shared `store_db` below
 
 END = dt.date(2026, 6, 30)  # the generated store's last day
 CUSTOMERS = 1500
@@ -92,7 +95,34 @@ def history_template(make_template) -> str:
     return make_template("analytics_history", _build)
 
 
+@pytest.fixture(scope="session")
+def store_db(pg_cluster, history_template) -> Iterator[str]:
+    """One database per worker shared by the tests that only read (the reports only read);
+    `conn` (tests/runtime/conftest.py) connects to it."""
+    name = f"an_shared_{os.getpid()}"
+    pg_cluster.create_database(name, template=history_template)
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def model(store_db):
+    """The plain-Python model of the shared store (tests/analytics/model.py)."""
+    from tests.analytics.model import Model
+
+    with h.connect(store_db) as c:
+        return Model.load(c)
+
+
 @pytest.fixture
-def store_template(history_template) -> str:
-    """What `store_db` and `conn` (tests/runtime/conftest.py) clone for these tests."""
-    return history_template
+def fresh_conn(pg_cluster, history_template) -> Iterator[psycopg.Connection]:
+    """A connection to a private copy, for a test that writes."""
+    name = f"an_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    pg_cluster.create_database(name, template=history_template)
+    try:
+        with h.connect(pg_cluster.url(name)) as c:
+            yield c
+    finally:
+        pg_cluster.drop_database(name)

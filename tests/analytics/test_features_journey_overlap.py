@@ -12,7 +12,7 @@ from segflow.runtime.analytics.features import LISTS, features_report
 from segflow.runtime.analytics.journey import journey_report
 from segflow.runtime.analytics.overlap import overlap_report
 from tests.analytics import conftest as store
-from tests.analytics.model import LAST_DAY, Model
+from tests.analytics.model import LAST_DAY
 from tests.runtime import helpers as h
 
 GROUP = ["active", "one_timers", "repeaters"]  # lifecycle, by id
@@ -20,8 +20,7 @@ GROUP = ["active", "one_timers", "repeaters"]  # lifecycle, by id
 
 @pytest.mark.parametrize(("segment", "day"), [
     ("repeaters", None), ("active", dt.date(2026, 6, 9)), ("one_timers", store.APPLIED)])
-def test_features_and_lift_match_python(conn, segment, day):
-    model = Model.load(conn)
+def test_features_and_lift_match_python(conn, model, segment, day):
     report = features_report(conn, segment, day=day, top=10_000, timezone=h.TZ)
     day = day or LAST_DAY
     assert report.day == day
@@ -44,8 +43,7 @@ def test_features_top_n_is_the_head_of_the_full_ranking(conn):
     assert max(lifts) > 1 > min(lifts)
 
 
-def test_journey_matches_python_and_sums_to_the_group(conn):
-    model = Model.load(conn)
+def test_journey_matches_python_and_sums_to_the_group(conn, model):
     start, end = store.APPLIED + dt.timedelta(days=1), LAST_DAY
     report = journey_report(conn, "lifecycle", start, end)
     assert report.segments == tuple(GROUP)
@@ -64,8 +62,7 @@ def test_journey_over_one_day_stays_on_the_diagonal(conn):
     assert all(t.from_state == t.to_state for t in report.transitions)
 
 
-def test_overlap_matches_python_sets(conn):
-    model = Model.load(conn)
+def test_overlap_matches_python_sets(conn, model):
     segments = ["active", "repeaters", "big_spenders", "late"]
     for day in (LAST_DAY, dt.date(2026, 6, 10)):
         report = overlap_report(conn, segments, day=day)

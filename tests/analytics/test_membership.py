@@ -8,7 +8,7 @@ import psycopg
 
 from segflow.runtime.analytics import membership as m
 from tests.analytics import conftest as store
-from tests.analytics.model import LAST_DAY, Model, first_day
+from tests.analytics.model import LAST_DAY, first_day
 from tests.runtime import helpers as h
 
 SEGMENTS = ["one_timers", "repeaters", "active", "big_spenders", "late"]
@@ -20,8 +20,7 @@ def _days(start: dt.date, end: dt.date):
         start += dt.timedelta(days=1)
 
 
-def test_members_on_every_day_match_the_snapshots(conn):
-    model = Model.load(conn)
+def test_members_on_every_day_match_the_snapshots(conn, model):
     refs = m.resolve_segments(conn, SEGMENTS)
     for day in _days(store.APPLIED, LAST_DAY):
         got = m.members_on(conn, refs, day)
@@ -47,8 +46,9 @@ def test_history_windows_say_where_history_starts_and_ends(conn):
     assert gap not in m.recorded_days(conn, refs[2], store.APPLIED, LAST_DAY)
 
 
-def test_an_apply_after_the_days_run_counts_by_net_change(conn, tmp_path):
+def test_an_apply_after_the_days_run_counts_by_net_change(fresh_conn, model, tmp_path):
     """A run and an apply on the same day write opposite events: the day's net change wins."""
+    conn = fresh_conn
     rules = store.LATE_RULES.replace("days_since_last_order <= 10",
                                      "days_since_last_order <= 10 and order_count >= 3")
     h.plan_apply(conn, h.project(rules, tmp_path), tmp_path)
@@ -60,7 +60,7 @@ def test_an_apply_after_the_days_run_counts_by_net_change(conn, tmp_path):
     assert same_day > 0  # entered in the run, left in the apply
     got = m.members_on(conn, refs, LAST_DAY)["active"]
     assert got == set(h.members(conn, "active"))
-    assert got < Model.load(conn).members("active", LAST_DAY)
+    assert got < model.members("active", LAST_DAY)
 
 
 def test_reports_run_in_their_own_read_only_snapshot_or_the_callers_transaction(conn, store_db):

@@ -9,7 +9,7 @@ import pytest
 from segflow.errors import SegflowError
 from segflow.runtime.analytics.revenue import revenue_report
 from tests.analytics import conftest as store
-from tests.analytics.model import LAST_DAY, Model
+from tests.analytics.model import LAST_DAY
 from tests.runtime import helpers as h
 
 BEFORE = store.APPLIED - dt.timedelta(days=4)  # no history yet
@@ -28,8 +28,7 @@ def _check(report, want) -> None:
 
 
 @pytest.mark.parametrize("segment", ["active", "late", "repeaters"])
-def test_daily_cohort_counts_orders_of_members_on_the_order_day(conn, segment):
-    model = Model.load(conn)
+def test_daily_cohort_counts_orders_of_members_on_the_order_day(conn, model, segment):
     report = _report(conn, segment, BEFORE, AFTER, "daily")
     _check(report, model.revenue(segment, BEFORE, AFTER, "daily"))
     history = {d.day: d.history for d in report.days}
@@ -40,8 +39,7 @@ def test_daily_cohort_counts_orders_of_members_on_the_order_day(conn, segment):
 
 
 @pytest.mark.parametrize("segment", ["active", "big_spenders"])
-def test_start_cohort_follows_the_first_days_members(conn, segment):
-    model = Model.load(conn)
+def test_start_cohort_follows_the_first_days_members(conn, model, segment):
     start = store.APPLIED + dt.timedelta(days=2)
     report = _report(conn, segment, start, AFTER, "start")
     _check(report, model.revenue(segment, start, AFTER, "start"))
@@ -49,10 +47,9 @@ def test_start_cohort_follows_the_first_days_members(conn, segment):
     assert all(d.members is None and d.orders is not None for d in after)
 
 
-def test_customers_entering_and_leaving_inside_the_period_count_only_while_members(conn):
+def test_customers_entering_and_leaving_inside_the_period_count_only_while_members(conn, model):
     """Some `active` customers leave and come back within the period: the daily cohort counts
     their orders of the member days only, the start cohort counts all of them."""
-    model = Model.load(conn)
     start, end = store.APPLIED, LAST_DAY
     daily = _report(conn, "active", start, end, "daily")
     cohort = _report(conn, "active", start, end, "start")
