@@ -145,6 +145,16 @@ def journey(ctx: Context, group: str, start, end, fmt: str) -> None:
         return
     states = report.states()
     before, after = report.totals()
+    note = (f"{report.customers:,} customers were in the group on either day. A customer in "
+            "several of its segments on a day is counted once, in the combined state (a + b).")
+    if len(states) > MATRIX_STATES:  # too wide for a matrix: one line per transition
+        rows = [{"from": state_label(t.from_state), "to": state_label(t.to_state),
+                 "customers": t.customers, "share_of_from": _pct(t.customers / before[t.from_state])}
+                for t in report.transitions]
+        _out(report, rows, ["from", "to", "customers", "share_of_from"], fmt,
+             title=f"Group {group}: from {report.start} to {report.end}, {len(states)} states",
+             headers={"share_of_from": "% of from"}, notes=[note])
+        return
     cells = {(t.from_state, t.to_state): t.customers for t in report.transitions}
     labels = [state_label(s) for s in states]
     rows = [{"from": state_label(a), **{state_label(b): cells.get((a, b), 0) for b in states},
@@ -153,10 +163,10 @@ def journey(ctx: Context, group: str, start, end, fmt: str) -> None:
                  "total": report.customers})
     _out(report, rows, ["from", *labels, "total"], fmt,
          title=f"Group {group}: from {report.start} (rows) to {report.end} (columns)",
-         headers={label: label for label in labels},
-         notes=[f"{report.customers:,} customers were in the group on either day. A customer in "
-                "several of its segments on a day is counted once, in the combined state "
-                "(a + b)."])
+         headers={label: label for label in labels}, notes=[note])
+
+
+MATRIX_STATES = 6  # more states than this are listed as transitions rather than a matrix
 
 
 @click.command()

@@ -36,22 +36,26 @@ RULES = """
 group lifecycle {
 }
 
+group everything {
+}
+
 segment one_timers {
-  groups = [lifecycle]
+  groups = [lifecycle, everything]
   where order_count = 1
 }
 
 segment repeaters {
-  groups = [lifecycle]
+  groups = [lifecycle, everything]
   where order_count >= 2
 }
 
 segment active {
-  groups = [lifecycle]
+  groups = [lifecycle, everything]
   where days_since_last_order <= 10
 }
 
 segment big_spenders {
+  groups = [everything]
   where total_spent >= 150
 }
 """

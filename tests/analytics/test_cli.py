@@ -17,6 +17,8 @@ COMMANDS = {
     "revenue_before_history": ["revenue", "late", "--from", "2026-05-30", "--to", "2026-06-04"],
     "features": ["features", "repeaters", "--top", "3"],
     "journey": ["journey", "lifecycle", "--from", "2026-05-26", "--to", "2026-06-17"],
+    "journey_many_states": ["journey", "everything", "--from", "2026-06-01", "--to",
+                            "2026-06-17"],
     "overlap": ["overlap", "active", "repeaters", "big_spenders", "--date", "2026-06-10"],
 }
 

@@ -15,7 +15,8 @@ from tests.analytics import conftest as store
 from tests.analytics.model import LAST_DAY
 from tests.runtime import helpers as h
 
-GROUP = ["active", "one_timers", "repeaters"]  # lifecycle, by id
+GROUPS = {"lifecycle": ["active", "one_timers", "repeaters"],  # by id
+          "everything": ["active", "big_spenders", "one_timers", "repeaters"]}
 
 
 @pytest.mark.parametrize(("segment", "day"), [
@@ -43,13 +44,15 @@ def test_features_top_n_is_the_head_of_the_full_ranking(conn):
     assert max(lifts) > 1 > min(lifts)
 
 
-def test_journey_matches_python_and_sums_to_the_group(conn, model):
+@pytest.mark.parametrize("group", GROUPS)
+def test_journey_matches_python_and_sums_to_the_group(conn, model, group):
     start, end = store.APPLIED + dt.timedelta(days=1), LAST_DAY
-    report = journey_report(conn, "lifecycle", start, end)
-    assert report.segments == tuple(GROUP)
+    report = journey_report(conn, group, start, end)
+    segments = GROUPS[group]
+    assert report.segments == tuple(segments)
     got = {(t.from_state, t.to_state): t.customers for t in report.transitions}
-    assert got == dict(model.journey(GROUP, start, end))
-    in_group = set().union(*(model.members(s, d) for s in GROUP for d in (start, end)))
+    assert got == dict(model.journey(segments, start, end))
+    in_group = set().union(*(model.members(s, d) for s in segments for d in (start, end)))
     assert report.customers == len(in_group)
     before, after = report.totals()
     assert sum(before.values()) == sum(after.values()) == len(in_group)
