@@ -43,7 +43,9 @@ def test_history_windows_say_where_history_starts_and_ends(conn):
     assert not windows["active"].covers(LAST_DAY + dt.timedelta(days=1))
     gap = dt.date(2026, 6, 9)  # inside the window, no run that day
     assert windows["active"].covers(gap)
-    assert gap not in m.recorded_days(conn, refs[2], store.APPLIED, LAST_DAY)
+    recorded = m.recorded_days(conn, refs[2], store.APPLIED, LAST_DAY)
+    assert gap not in recorded and set(recorded) == set(store.RUN_DAYS)
+    assert not any(recorded.values())  # nothing backfilled
 
 
 def test_an_apply_after_the_days_run_counts_by_net_change(fresh_conn, model, tmp_path):

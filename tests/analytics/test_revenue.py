@@ -97,3 +97,23 @@ def test_a_period_of_exactly_one_year_is_allowed_and_one_day_more_is_not(conn):
 def test_bad_requests_are_refused_clearly(conn, segment, start, end, cohort, message):
     with pytest.raises(SegflowError, match=message):
         _report(conn, segment, start, end, cohort)
+
+
+def test_a_backfilled_day_extends_the_history_and_says_so(fresh_conn):
+    """Days reproduced by `seg backfill` (rows marked backfilled) count, marked `backfilled`."""
+    conn, day = fresh_conn, store.APPLIED - dt.timedelta(days=1)
+    (customer,) = conn.execute("SELECT customer_id FROM store.orders WHERE customer_id IS NOT NULL"
+                               " AND cancelled_at IS NULL AND NOT is_test"
+                               " AND (placed_at AT TIME ZONE %s)::date = %s LIMIT 1",
+                               (h.TZ, day)).fetchone()
+    conn.execute("INSERT INTO segflow.daily_metrics (day, segment_id, customer_count, backfilled)"
+                 " VALUES (%s, 'active', 1, true)", (day,))
+    conn.execute("INSERT INTO segflow.membership_events (day, segment_ord, customer_id, entered,"
+                 " backfilled) SELECT %s, ordinal, %s, true, true FROM segflow.segments"
+                 " WHERE segment_id = 'active'", (day, customer))
+    report = _report(conn, "active", day - dt.timedelta(days=1), day, "daily")
+    assert report.history.first == day
+    before, backfilled = report.days
+    assert (before.history, before.orders) == ("none", None)
+    assert (backfilled.history, backfilled.members) == ("backfilled", 1)
+    assert backfilled.orders >= 1

@@ -209,15 +209,17 @@ def require_history(conn: psycopg.Connection, segments: list[SegmentRef],
 
 
 def recorded_days(conn: psycopg.Connection, segment: SegmentRef, start: dt.date,
-                  end: dt.date) -> set[dt.date]:
+                  end: dt.date) -> dict[dt.date, bool]:
     """Days in [start, end] on which a run, apply or backfill recorded something for the
-    segment (a snapshot or a membership change)."""
-    return {r[0] for r in conn.execute(
-        "SELECT day FROM segflow.daily_metrics WHERE segment_id = %(id)s"
+    segment (a snapshot or a membership change), each with whether only a backfill did."""
+    return dict(conn.execute(
+        "SELECT day, bool_and(backfilled) FROM ("
+        " SELECT day, backfilled FROM segflow.daily_metrics WHERE segment_id = %(id)s"
         " AND day BETWEEN %(start)s AND %(end)s"
-        " UNION SELECT DISTINCT day FROM segflow.membership_events WHERE segment_ord = %(ord)s"
-        " AND day BETWEEN %(start)s AND %(end)s",
-        {"id": segment.id, "ord": segment.ordinal, "start": start, "end": end})}
+        " UNION ALL SELECT day, backfilled FROM segflow.membership_events"
+        " WHERE segment_ord = %(ord)s AND day BETWEEN %(start)s AND %(end)s"
+        ") AS r GROUP BY day",
+        {"id": segment.id, "ord": segment.ordinal, "start": start, "end": end}).fetchall())
 
 
 def members_on(conn: psycopg.Connection, segments: list[SegmentRef],

@@ -27,13 +27,14 @@ from segflow.runtime.analytics.orders import COUNTED, ORDER_DAY, day_bounds
 
 Cohort = Literal["daily", "start"]
 COHORTS: tuple[Cohort, ...] = ("daily", "start")
-History = Literal["recorded", "carried", "none"]
+History = Literal["recorded", "backfilled", "carried", "none"]
 
 
 @dataclass(frozen=True)
 class RevenueDay:
     day: dt.date
-    history: History  # recorded that day / carried from an earlier recorded day / not known
+    history: History  # recorded that day (by a run or apply, or only by a backfill) / carried
+    # from an earlier recorded day / not known
     members: int | None  # daily: members that day; start: cohort members still in the segment
     orders: int | None  # None: membership that day is not known (daily cohort)
     revenue: Decimal | None
@@ -161,10 +162,12 @@ def revenue_report(conn: psycopg.Connection, segment_id: str, start: dt.date, en
     )
 
 
-def _day(row: tuple, window: HistoryWindow, recorded: set[dt.date], cohort: Cohort) -> RevenueDay:
+def _day(row: tuple, window: HistoryWindow, recorded: dict[dt.date, bool],
+         cohort: Cohort) -> RevenueDay:
     day, members, orders, revenue = row[:4]
     history: History = ("none" if not window.covers(day)
-                        else "recorded" if day in recorded else "carried")
+                        else "carried" if day not in recorded
+                        else "backfilled" if recorded[day] else "recorded")
     if history == "none":
         members = None
         if cohort == "daily":
