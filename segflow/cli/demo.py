@@ -58,6 +58,7 @@ def demo(ctx: Context, customers: int, days: int, seed: int, reset: bool) -> Non
     click.echo(f"Done in {result.seconds:.0f} s. Explore: `seg ls --group lifecycle`, "
                "`seg show loyals`, `seg members win_back`, `seg history active`, "
                "`seg activity repeaters`, `seg plan`.")
+    click.echo("See it all in your browser: `seg serve` (http://127.0.0.1:8765/).")
 
 
 def register(cli: click.Group) -> None:

@@ -19,16 +19,10 @@ def group() -> None:
 def group_ls(ctx: Context, fmt: str) -> None:
     """Every applied group with its number of segments."""
     from segflow.runtime.db import open_database
+    from segflow.runtime.reports import groups
 
     with open_database(ctx.config) as conn:
-        rows = [
-            {"id": r[0], "title": r[1], "segments": r[2]}
-            for r in conn.execute(
-                "SELECT g.group_id, g.title, count(gs.segment_id) FROM segflow.groups g"
-                " LEFT JOIN segflow.group_segments gs USING (group_id)"
-                " WHERE g.retired_at IS NULL GROUP BY 1, 2 ORDER BY 1"
-            )
-        ]
+        rows = [{k: g[k] for k in ("id", "title", "segments")} for g in groups(conn)]
     emit(rows, ["id", "title", "segments"], fmt, title="Groups")
 
 

@@ -120,34 +120,16 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
     ctx.obj = Context(project_dir)
 
 
+# Modules with a `register(cli)` adding their commands (each imports what it needs lazily).
+COMMAND_MODULES = ("lang", "db", "state_cmds", "read_cmds", "demo", "group_cmds", "ingest",
+                   "templates", "generate", "init", "serve", "analytics_cmds")
+
+
 def _register() -> None:
-    from segflow.cli import db, ingest, lang
+    import importlib
 
-    lang.register(cli)
-    db.register(cli)
-
-    from segflow.cli import read_cmds, state_cmds
-
-    state_cmds.register(cli)
-    read_cmds.register(cli)
-
-    from segflow.cli import demo, group_cmds
-
-    demo.register(cli)
-    group_cmds.register(cli)
-    ingest.register(cli)
-
-    from segflow.cli import templates
-
-    templates.register(cli)
-
-    from segflow.cli import generate
-
-    generate.register(cli)
-
-    from segflow.cli import init
-
-    init.register(cli)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"segflow.cli.{name}").register(cli)
 
     from segflow.cli import backfill
 

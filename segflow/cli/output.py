@@ -49,8 +49,8 @@ def emit(rows: list[dict], columns: list[str], fmt: str, *, title: str | None = 
 
     table = Table(title=title, show_lines=False, header_style="bold")
     for i, col in enumerate(columns):
-        numeric = bool(rows) and isinstance(rows[0].get(col), int | float) \
-            and not isinstance(rows[0].get(col), bool)
+        sample = next((r.get(col) for r in rows if r.get(col) is not None), None)
+        numeric = isinstance(sample, int | float) and not isinstance(sample, bool)
         table.add_column(headers.get(col, col.replace("_", " ")),
                          justify="right" if numeric else "left", no_wrap=i == 0,
                          max_width=None if i == 0 else 40)

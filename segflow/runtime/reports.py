@@ -37,7 +37,12 @@ def _plain(row: dict) -> dict:
 
 
 def latest_day(conn: psycopg.Connection) -> dt.date | None:
-    row = conn.execute("SELECT max(day) FROM segflow.daily_metrics WHERE NOT backfilled").fetchone()
+    # one backward index probe per segment instead of a scan of the whole history
+    row = conn.execute(
+        "SELECT max(last.day) FROM segflow.segments s CROSS JOIN LATERAL"
+        " (SELECT day FROM segflow.daily_metrics m WHERE m.segment_id = s.segment_id"
+        "  AND NOT m.backfilled ORDER BY day DESC LIMIT 1) last"
+    ).fetchone()
     day = row[0] if row else None
     if day is None:
         row = conn.execute("SELECT max(day) FROM segflow.daily_metrics").fetchone()
@@ -48,7 +53,7 @@ def latest_day(conn: psycopg.Connection) -> dt.date | None:
 def segment_grid(conn: psycopg.Connection, *, day: dt.date | None = None, search: str | None = None,
                  group: str | None = None, sort: str = "id") -> tuple[dt.date | None, list[dict]]:
     """Every active segment with its six metrics on a day (default: the latest recorded)."""
-    if sort.lstrip("-") not in ("id", "title", *METRICS):
+    if sort.lstrip("-+") not in ("id", "title", *METRICS):
         raise SegflowError(f"cannot sort by '{sort}'{did_you_mean(sort, ('id', 'title', *METRICS))}"
                            f" (one of: id, title, {', '.join(METRICS)})")
     day = day or latest_day(conn)
@@ -63,10 +68,11 @@ def segment_grid(conn: psycopg.Connection, *, day: dt.date | None = None, search
                m.repeat_customer_rate, m.lifetime_value, m.average_order_value,
                m.average_order_count, m.purchase_interval_days,
                coalesce(m.backfilled, false) AS backfilled,
-               array(SELECT g.group_id FROM segflow.group_segments g
-                     WHERE g.segment_id = s.segment_id ORDER BY 1) AS groups
+               coalesce(gs.groups, '{}') AS groups
         FROM segflow.segments s
         LEFT JOIN segflow.daily_metrics m ON m.segment_id = s.segment_id AND m.day = %(day)s
+        LEFT JOIN (SELECT segment_id, array_agg(group_id ORDER BY group_id) AS groups
+                   FROM segflow.group_segments GROUP BY 1) gs ON gs.segment_id = s.segment_id
         WHERE s.retired_at IS NULL
           AND (%(search)s::text IS NULL OR s.segment_id ILIKE %(pattern)s OR s.title ILIKE %(pattern)s)
           AND (%(group)s::text IS NULL OR EXISTS (SELECT 1 FROM segflow.group_segments g
@@ -75,7 +81,7 @@ def segment_grid(conn: psycopg.Connection, *, day: dt.date | None = None, search
         {"day": day, "search": search, "group": group,
          "pattern": f"%{_like_escape(search or '')}%"},
     ).fetchall()
-    key = sort.lstrip("-")
+    key = sort.lstrip("-+")  # metrics sort largest first unless "+metric"
     reverse = sort.startswith("-") or (key in METRICS and not sort.startswith("+"))
     rows.sort(key=lambda r: (r[key] is None, r[key] if r[key] is not None else 0)
               if key in METRICS else r[key])
@@ -111,7 +117,8 @@ def segment_info(conn: psycopg.Connection, segment_id: str) -> dict:
     return row
 
 
-def members(conn: psycopg.Connection, segment_id: str, *, limit: int | None = None) -> list[dict]:
+def members(conn: psycopg.Connection, segment_id: str, *, limit: int | None = None,
+            offset: int = 0) -> list[dict]:
     info = segment_info(conn, segment_id)
     rows = conn.cursor(row_factory=dict_row).execute(
         """
@@ -121,10 +128,31 @@ def members(conn: psycopg.Connection, segment_id: str, *, limit: int | None = No
         JOIN store.customers c USING (customer_id)
         WHERE %s = ANY(cs.segments)
         ORDER BY c.customer_id
-        LIMIT %s
+        LIMIT %s OFFSET %s
         """,
-        (info["ordinal"], limit),
+        (info["ordinal"], limit, offset),
     ).fetchall()
+    return [_plain(r) for r in rows]
+
+
+def groups(conn: psycopg.Connection, group_id: str | None = None) -> list[dict]:
+    """Applied, active groups with their number of active segments (one group if asked)."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        """
+        SELECT g.group_id AS id, g.title, g.description,
+               count(s.segment_id) AS segments
+        FROM segflow.groups g
+        LEFT JOIN segflow.group_segments gs USING (group_id)
+        LEFT JOIN segflow.segments s ON s.segment_id = gs.segment_id AND s.retired_at IS NULL
+        WHERE g.retired_at IS NULL AND (%(id)s::text IS NULL OR g.group_id = %(id)s)
+        GROUP BY 1, 2, 3 ORDER BY 1
+        """,
+        {"id": group_id},
+    ).fetchall()
+    if group_id is not None and not rows:
+        known = [r[0] for r in conn.execute("SELECT group_id FROM segflow.groups"
+                                            " WHERE retired_at IS NULL")]
+        raise SegflowError(f"unknown group '{group_id}'{did_you_mean(group_id, known)}")
     return [_plain(r) for r in rows]
 
 

@@ -1,0 +1,187 @@
+"""Benchmark: the dashboard's heaviest pages against the 300 ms budget.
+
+Builds the state directly in segflow's tables (much faster than a year of daily runs): a
+generated store of 10,000 customers, 500 applied segments in 10 groups, a year (365 days) of daily
+metrics and order activity for every segment (the first 90 days marked backfilled), and current
+memberships. Then times, side by side in one run, each page three ways: its data alone (the
+runtime read functions), the whole page in process (data + templates + SVG), and over HTTP
+through `seg serve`'s server. Median of --repeat requests after one warm-up.
+
+Usage: python bench/dashboard.py [--segments 500] [--days 365] [--repeat 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from segflow.runtime import reports
+from segflow.runtime.db import connect, migrate
+from segflow.runtime.pgserver import Cluster
+from segflow.runtime.synth import generate_store
+from segflow.web import pages
+from segflow.web.app import Dashboard, ReadOnlyDatabase
+from segflow.web.server import make
+from segflow.web.view import View
+
+BUDGET_MS = 300.0
+END = dt.date(2026, 6, 30)
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0]
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.python_implementation()}"
+            f" {platform.python_version()}, load {load:.1f}")
+
+
+def build_state(conn, segments: int, days: int) -> None:
+    """Applied segments, groups, a year of history and memberships, straight into the tables."""
+    first = END - dt.timedelta(days=days - 1)
+    with conn.transaction():
+        conn.execute("""
+            INSERT INTO segflow.groups (group_id, title)
+            SELECT 'group_' || g, 'Group ' || g FROM generate_series(0, 9) g""")
+        conn.execute("""
+            INSERT INTO segflow.segments (segment_id, ordinal, title, path, fingerprint)
+            SELECT format('bench_%%s', lpad(i::text, 3, '0')), i + 1,
+                   format('Bench segment %%s', i), 'segments/bench.seg', md5(i::text)
+            FROM generate_series(0, %s - 1) i""", (segments,))
+        conn.execute("""
+            INSERT INTO segflow.segment_versions (segment_id, fingerprint, source, compiled_sql)
+            SELECT segment_id, fingerprint,
+                   format(E'segment %s {\\n  title = "%s"\\n  where order_count >= %s and '
+                          'orders[date >= today - 90d].count >= 1\\n}\\n',
+                          segment_id, title, ordinal % 5 + 1),
+                   'SELECT customer_id FROM store.customers'
+            FROM segflow.segments""")
+        conn.execute("""
+            INSERT INTO segflow.group_segments (group_id, segment_id)
+            SELECT 'group_' || (ordinal % 10), segment_id FROM segflow.segments""")
+        conn.execute("""
+            INSERT INTO segflow.daily_metrics
+            SELECT d::date, s.segment_id, 500 + (s.ordinal * 7 + n * 3) %% 900,
+                   0.3 + ((s.ordinal + n) %% 40) / 100.0, 150 + (s.ordinal + n) %% 90,
+                   55 + (s.ordinal * n) %% 20, 2 + ((s.ordinal + n) %% 30) / 10.0,
+                   40 + (s.ordinal + n) %% 25, n < 90
+            FROM segflow.segments s,
+                 generate_series(%s::date, %s::date, interval '1 day') WITH ORDINALITY AS t(d, n)
+            """, (first, END))
+        conn.execute("""
+            INSERT INTO segflow.daily_activity
+            SELECT d::date, s.segment_id, (s.ordinal + n) %% 17, ((s.ordinal + n) %% 17) * 61.5,
+                   n < 90
+            FROM segflow.segments s,
+                 generate_series(%s::date, %s::date, interval '1 day') WITH ORDINALITY AS t(d, n)
+            """, (first, END))
+        conn.execute("""
+            INSERT INTO segflow.customer_segments (customer_id, segments)
+            SELECT customer_id, array(SELECT DISTINCT 1 + ((customer_id * k) %% %s)::int
+                                      FROM generate_series(1, 40) k ORDER BY 1)
+            FROM store.customers""", (segments,))
+        conn.execute("UPDATE segflow.state SET last_run_day = %s, revision = 1", (END,))
+    conn.execute("VACUUM ANALYZE")
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--segments", type=int, default=500)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--customers", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=15)
+    args = ap.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="segflow-bench-"))
+    home.chmod(0o755)
+    cluster = Cluster(home, ephemeral=True)
+    server = None
+    try:
+        cluster.start()
+        url = cluster.url()
+        with connect(url, autocommit=True) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            migrate(conn)
+            generate_store(conn, args.customers, 7, END)
+            t = time.perf_counter()
+            build_state(conn, args.segments, args.days)
+            built = time.perf_counter() - t
+            rows = conn.execute("SELECT (SELECT count(*) FROM segflow.daily_metrics),"
+                                " (SELECT count(*) FROM segflow.daily_activity)").fetchone()
+        print(f"machine: {machine()}, PostgreSQL {version}")
+        print(f"state: {args.segments} segments in 10 groups, {args.days} days each "
+              f"({rows[0]:,} metric rows, {rows[1]:,} activity rows), {args.customers:,} "
+              f"customers (built in {built:.1f} s)")
+        database = ReadOnlyDatabase(url)
+        app = Dashboard(database, View())
+        server = make(app, "127.0.0.1", 0, quiet=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        segment = "bench_250"
+        cases = [
+            ("grid (all segments)", "/", lambda c: reports.segment_grid(c),
+             lambda c: pages.grid_page(c, View())),
+            ("segment page (a year)", f"/segments/{segment}.html",
+             lambda c: (reports.history(c, segment), reports.activity(c, segment),
+                        reports.members(c, segment, limit=50)),
+             lambda c: pages.segment_page(c, segment, View())),
+            ("group page", "/groups/group_3.html",
+             lambda c: reports.segment_grid(c, group="group_3"),
+             lambda c: pages.group_page(c, "group_3", View())),
+        ]
+        print()
+        print(f"{'page':<24}{'HTML KiB':>9}{'data ms':>9}{'page ms':>9}{'HTTP ms':>9}"
+              f"{'HTTP/budget':>13}")
+        for label, path, data_fn, page_fn in cases:
+            def data(fn=data_fn):
+                with database.transaction() as c:
+                    fn(c)
+
+            def inproc(p=path):
+                app.respond("GET", p, "")
+
+            def http(p=path):
+                with urllib.request.urlopen(base + p) as r:
+                    return r.read()
+
+            size = len(http()) / 1024
+            d, pg, h = (median_ms(fn, args.repeat) for fn in (data, inproc, http))
+            print(f"{label:<24}{size:>9.0f}{d:>9.1f}{pg:>9.1f}{h:>9.1f}{h / BUDGET_MS:>12.2f}x")
+            assert page_fn  # the page functions timed in process are these
+        print(f"\nbudget: {BUDGET_MS:.0f} ms per page over HTTP (HTTP/budget < 1 meets it)")
+        database.close()
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        cluster.destroy()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
