@@ -122,7 +122,7 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
 
 # Modules with a `register(cli)` adding their commands (each imports what it needs lazily).
 COMMAND_MODULES = ("lang", "db", "state_cmds", "read_cmds", "demo", "group_cmds", "ingest",
-                   "templates", "generate", "init", "serve", "analytics_cmds")
+                   "templates", "generate", "init", "serve", "analytics_cmds", "backfill")
 
 
 def _register() -> None:
@@ -130,10 +130,6 @@ def _register() -> None:
 
     for name in COMMAND_MODULES:
         importlib.import_module(f"segflow.cli.{name}").register(cli)
-
-    from segflow.cli import backfill
-
-    backfill.register(cli)
 
 
 _register()
