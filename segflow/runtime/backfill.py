@@ -105,7 +105,7 @@ def backfill(conn: psycopg.Connection, root: Path, timezone: str, segment_ids: l
                 raise SegflowError(
                     f"the applied segments changed during the backfill (stopped before {day}; "
                     "days before it are saved): run `seg backfill` again to continue")
-            engine.advance(conn, ws, current, previous, ords, _placed_on(previous, current))
+            engine.advance(conn, ws, current, previous, ords, engine.changed_between(previous, current, written=False))
             _record(conn, ws, current, ords, overwrite, result)
         if progress:
             progress(day, (day - start).days + 1, result.days)
@@ -128,23 +128,6 @@ def _first_missing(conn: psycopg.Connection, ordinals: list[int], start: dt.date
         "        WHERE m.day = d::date AND s.ordinal = ANY(%(o)s)) < cardinality(%(o)s)",
         {"s": start, "e": end, "o": ordinals}).fetchone()
     return row[0] if row else None
-
-
-def _placed_on(previous: DaySplit, current: DaySplit) -> Callable[[psycopg.Connection], None]:
-    """Customers with an order placed, or a customer row created, after `previous`'s day."""
-    ev = current.evaluation
-    since = ev.day_start(previous.evaluation.as_of + dt.timedelta(days=1))
-    until = ev.day_start(ev.as_of + dt.timedelta(days=1))
-
-    def fill(conn: psycopg.Connection) -> None:
-        conn.execute(
-            "INSERT INTO _dirty SELECT customer_id FROM store.orders"
-            "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
-            " UNION SELECT customer_id FROM store.customers"
-            "  WHERE created_at >= %(since)s AND created_at < %(until)s"
-            " ON CONFLICT DO NOTHING", {"since": since, "until": until})
-
-    return fill
 
 
 def _record(conn: psycopg.Connection, ws: Workspace, current: DaySplit, ords: dict[str, int],

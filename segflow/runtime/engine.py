@@ -245,6 +245,29 @@ def _find_flips(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previo
             raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
 
 
+def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
+                    ) -> Callable[[psycopg.Connection], None]:
+    """Fills `_dirty` for `advance`: customers with an order placed, or a customer row created,
+    after `previous`'s day up to the end of `current`'s; with `written`, also the customers the
+    store triggers recorded since the last run (consumed: the run's transaction owns them)."""
+    ev = current.evaluation
+    since = ev.day_start(previous.evaluation.as_of + dt.timedelta(days=1))
+    until = ev.day_start(ev.as_of + dt.timedelta(days=1))
+    consumed = ("WITH consumed AS (DELETE FROM segflow.dirty_customers RETURNING customer_id)"
+                " INSERT INTO _dirty SELECT customer_id FROM consumed UNION"
+                if written else "INSERT INTO _dirty")
+
+    def fill(conn: psycopg.Connection) -> None:
+        conn.execute(
+            consumed + " SELECT customer_id FROM store.orders"
+            "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
+            " UNION SELECT customer_id FROM store.customers"
+            "  WHERE created_at >= %(since)s AND created_at < %(until)s"
+            " ON CONFLICT DO NOTHING", {"since": since, "until": until})
+
+    return fill
+
+
 _CONTRIBUTION = (
     "sum(s), coalesce(sum(s) FILTER (WHERE order_count >= 2), 0),"
     " coalesce(sum(s * total_spent), 0), coalesce(sum(s * order_count), 0),"

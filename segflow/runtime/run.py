@@ -66,7 +66,8 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
         else:
             previous = split(project, Evaluation(base, timezone), like=current)
             say(f"updating customer facts since {base} and evaluating {len(ords)} segments")
-            step = engine.advance(conn, ws, current, previous, ords, _dirty_since(previous, current))
+            changed = engine.changed_between(previous, current, written=True)
+            step = engine.advance(conn, ws, current, previous, ords, changed)
         conn.execute("UPDATE segflow.facts_state SET signature = %s, as_of = %s, valid = true",
                      (current.signature(), day))
         entered, left = engine.record_events(conn, day)
@@ -98,22 +99,3 @@ def _incremental_base(conn: psycopg.Connection, current: DaySplit,
             and as_of == last_run_day and as_of <= current.evaluation.as_of):
         return as_of
     return None
-
-
-def _dirty_since(previous: DaySplit, current: DaySplit) -> Callable[[psycopg.Connection], None]:
-    """Customers written since the last run, or with an order or sign-up after its day."""
-    ev = current.evaluation
-    since = ev.day_start(previous.evaluation.as_of + dt.timedelta(days=1))
-    until = ev.day_start(ev.as_of + dt.timedelta(days=1))
-
-    def fill(conn: psycopg.Connection) -> None:
-        conn.execute(
-            "WITH consumed AS (DELETE FROM segflow.dirty_customers RETURNING customer_id)"
-            " INSERT INTO _dirty SELECT customer_id FROM consumed"
-            " UNION SELECT customer_id FROM store.orders"
-            "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
-            " UNION SELECT customer_id FROM store.customers"
-            "  WHERE created_at >= %(since)s AND created_at < %(until)s"
-            " ON CONFLICT DO NOTHING", {"since": since, "until": until})
-
-    return fill
