@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from segflow.compiler import nodes as n
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.facts import FACTS, FactSet, facts_ctes
 from segflow.compiler.predicates import PredicateCompiler
@@ -33,13 +34,13 @@ def segment_query(project: Project, segment_id: str, ev: Evaluation) -> exp.Sele
     facts = FactSet()
     predicate = PredicateCompiler(ev, facts, _rules(project)).segment(segment_id).sql
     query = (
-        exp.select(exp.column("customer_id", FACTS))
-        .from_(exp.to_table("facts").as_(FACTS))
-        .where(predicate)
-        .order_by(exp.column("customer_id", FACTS))
+        exp.select(n.column("customer_id", FACTS))
+        .from_(n.table("facts", FACTS), copy=False)
+        .where(predicate, copy=False)
+        .order_by(n.column("customer_id", FACTS), copy=False)
     )
     for name, cte in facts_ctes(facts, ev):
-        query = query.with_(name, as_=cte)
+        query = query.with_(name, as_=cte, copy=False)
     return query
 
 
@@ -53,9 +54,9 @@ class CompiledProject:
 
     def facts_query(self) -> exp.Select:
         """SELECT producing the facts relation (one row per customer)."""
-        query = exp.select("*").from_(exp.to_table("facts"))
+        query = exp.select(exp.Star()).from_(n.table("facts"), copy=False)
         for name, cte in facts_ctes(self.facts, self.evaluation):
-            query = query.with_(name, as_=cte)
+            query = query.with_(name, as_=cte, copy=False)
         return query
 
 
