@@ -42,7 +42,19 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 class SegGroup(click.Group):
-    """Turns a SegflowError into one clear message and exit code 1."""
+    """Turns a SegflowError into one clear message and exit code 1.
+
+    Commands are registered on first use: `seg validate` / `fmt` / `compile` import only their
+    own module (not psycopg and the runtime), which keeps start-up short for CI and editors.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        _register(only=cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context):
+        _register()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -77,10 +89,24 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
     ctx.obj = Context(project_dir)
 
 
-def _register() -> None:
-    from segflow.cli import db, ingest, lang
+_LANG_COMMANDS = {"validate", "fmt", "compile"}
+_registered: set[str] = set()
+
+
+def _register(only: str | None = None) -> None:
+    """Add the commands to `cli`: those of the language only when `only` is one of them."""
+    if "all" in _registered or (only in _LANG_COMMANDS and "lang" in _registered):
+        return
+    from segflow.cli import lang
 
     lang.register(cli)
+    _registered.add("lang")
+    if only in _LANG_COMMANDS:
+        return
+    _registered.add("all")
+
+    from segflow.cli import db, ingest
+
     db.register(cli)
 
     from segflow.cli import read_cmds, state_cmds
@@ -105,9 +131,6 @@ def _register() -> None:
     from segflow.cli import init
 
     init.register(cli)
-
-
-_register()
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from segflow.compiler.facts import FACTS, FLAGS, LINE, ORDER, FactSet
 from segflow.compiler.tables import LIST_MEMBERS
 from segflow.compiler.types import Type
 from segflow.dsl import ast
-from segflow.errors import SegflowError
+from segflow.errors import Diagnostic, SegflowError
 
 _ORDERING = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE, "=": exp.EQ}
 # days_since_x op n  <=>  day(x) flipped-op (as_of - n)
@@ -233,8 +233,12 @@ class PredicateCompiler:
     def _days_since(self, col: exp.Expression, fdef: FieldDef, expr: ast.Expr) -> Pred:
         """`days_since_x op n` is `x`'s day compared with the day n days before the evaluation."""
         def day(v: ast.Value) -> ast.DateLit:
-            n = int(v.value)  # type: ignore[union-attr]
-            return ast.DateLit(self.ev.as_of - dt.timedelta(days=n))
+            days = int(v.value)  # type: ignore[union-attr]
+            try:
+                return ast.DateLit(self.ev.as_of - dt.timedelta(days=days), v.span)
+            except OverflowError:
+                raise SegflowError(Diagnostic(None, v.span.line, v.span.col, "date out of range "
+                                              "(years 1 to 9999)", "compile", v.span.end_col)) from None
 
         match expr:
             case ast.Compare(op=op, value=value):
@@ -248,10 +252,13 @@ class PredicateCompiler:
 
     def _day(self, value: ast.Value) -> dt.date:
         try:
-            return self.ev.resolve(value)  # type: ignore[arg-type]
-        except SegflowError as exc:
+            day = self.ev.resolve(value)  # type: ignore[arg-type]
+            day + dt.timedelta(days=1)  # day boundaries need the next day too
+            return day
+        except (SegflowError, OverflowError):
             span = value.span
-            raise SegflowError(f"line {span.line}, col {span.col}: {exc.message}") from None
+            raise SegflowError(Diagnostic(None, span.line, span.col, "date out of range (years 1 "
+                                          "to 9999)", "compile", span.end_col)) from None
 
     # ------------------------------------------------------------------ orders
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,16 +103,30 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 def parse_files(files: Iterable[Path], root: Path) -> tuple[list[ast.SourceFile], list[Diagnostic]]:
     """Parse each file; syntax errors are collected, not raised."""
     sources, diagnostics = [], []
-    # The cyclic GC keeps rescanning the growing heap of parse trees; nothing here is cyclic
-    # garbage worth collecting mid-batch (about 2x on large projects).
-    gc_was_enabled = gc.isenabled()
+    with gc_paused():
+        _parse_all(files, root, sources, diagnostics)
+    return sources, diagnostics
+
+
+@contextmanager
+def gc_paused(*, freeze: bool = False):
+    """Pause the cyclic GC during a batch that only builds objects that stay alive.
+
+    Parsing a project and compiling it allocate hundreds of thousands of objects and free almost
+    none; the collector would rescan that growing heap again and again (about 2x on large
+    projects, compile included). With `freeze` (for a command that ends soon after), what was
+    built is moved out of the collector's sight, so that re-enabling it does not cost one full
+    scan of the heap (0.5 s on 1,000 files).
+    """
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _parse_all(files, root, sources, diagnostics)
+        yield
     finally:
-        if gc_was_enabled:
+        if was_enabled:
+            if freeze:
+                gc.freeze()
             gc.enable()
-    return sources, diagnostics
 
 
 def _parse_all(files, root: Path, sources: list, diagnostics: list) -> None:
@@ -142,7 +157,8 @@ def load_sources(sources: list[ast.SourceFile], root: Path) -> Project:
 def build_project(sources: list[ast.SourceFile], root: Path, diagnostics: list[Diagnostic], *,
                   check_list_files: bool = True) -> Project:
     """Check parsed files together and build the project; raise with every problem found."""
-    diagnostics = [*diagnostics, *check_files(sources)]
+    with gc_paused():
+        diagnostics = [*diagnostics, *check_files(sources)]
     if check_list_files:
         diagnostics += _check_list_files(sources, root)
     if diagnostics:
