@@ -15,6 +15,7 @@ from pathlib import Path
 
 from segflow.compiler.checker import check_files, segment_refs
 from segflow.dsl import ast
+from segflow.dsl.parse_cache import cache_for
 from segflow.dsl.parser import parse
 from segflow.errors import Diagnostic, SegflowError
 
@@ -100,11 +101,18 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def parse_files(files: Iterable[Path], root: Path) -> tuple[list[ast.SourceFile], list[Diagnostic]]:
-    """Parse each file; syntax errors are collected, not raised."""
+def parse_files(files: Iterable[Path], root: Path, *, cache: bool = True
+                ) -> tuple[list[ast.SourceFile], list[Diagnostic]]:
+    """Parse each file; syntax errors are collected, not raised.
+
+    Files unchanged since an earlier run come from the project's parse cache (see parse_cache).
+    """
     sources, diagnostics = [], []
+    parse_cache = cache_for(root) if cache else None
     with gc_paused():
-        _parse_all(files, root, sources, diagnostics)
+        _parse_all(files, root, sources, diagnostics, parse_cache.parse if parse_cache else parse)
+        if parse_cache:
+            parse_cache.save()
     return sources, diagnostics
 
 
@@ -129,7 +137,7 @@ def gc_paused(*, freeze: bool = False):
             gc.enable()
 
 
-def _parse_all(files, root: Path, sources: list, diagnostics: list) -> None:
+def _parse_all(files, root: Path, sources: list, diagnostics: list, parse_one) -> None:
     for path in files:
         shown = _display_path(path, root)
         try:
@@ -138,7 +146,7 @@ def _parse_all(files, root: Path, sources: list, diagnostics: list) -> None:
             diagnostics.append(Diagnostic(shown, None, None, f"cannot read file: {exc}", "io"))
             continue
         try:
-            sources.append(parse(text, shown))
+            sources.append(parse_one(text, shown))
         except SegflowError as exc:
             diagnostics.extend(exc.diagnostics)
 
