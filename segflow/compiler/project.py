@@ -11,6 +11,7 @@ import gc
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from segflow.compiler.checker import check_files, segment_refs
@@ -47,7 +48,7 @@ class Segment:
     def is_static(self) -> bool:
         return self.list_path is not None
 
-    @property
+    @cached_property
     def depends_on(self) -> tuple[str, ...]:
         """Segments this one's rule refers to, in order of first mention."""
         if self.rule is None:
@@ -222,6 +223,10 @@ def _check_list_files(sources: list[ast.SourceFile], root: Path) -> list[Diagnos
 
 
 def _display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))  # the usual case, without a system call
+    except ValueError:
+        pass
     try:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
