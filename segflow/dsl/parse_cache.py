@@ -11,7 +11,7 @@ Safety: a pickle can run code when loaded, and a pull request could commit a cra
 HMAC whose key lives outside the project, in the user's cache folder (created on first use, mode
 0600); a file that does not verify, is truncated or does not unpickle is ignored and rewritten.
 Any failure to read or write the cache only costs the time it would have saved.
-`SEG_NO_CACHE=1` turns it off.
+`SEG_NO_CACHE=1` turns it off; it is off in CI (`CI` set), where every checkout starts cold.
 """
 
 from __future__ import annotations
@@ -121,7 +121,11 @@ class ParseCache:
 
 
 def cache_for(root: Path) -> ParseCache | None:
-    """The project's parse cache, or None when turned off."""
-    if os.environ.get(NO_CACHE_ENV, "") not in ("", "0"):
+    """The project's parse cache, or None when turned off.
+
+    Off in CI (`CI` set, as GitHub Actions and most CI services do): a fresh checkout never has
+    a cache signed with the runner's key, so writing one would only cost time (~15 %).
+    """
+    if any(os.environ.get(name, "") not in ("", "0", "false") for name in (NO_CACHE_ENV, "CI")):
         return None
     return ParseCache(root)

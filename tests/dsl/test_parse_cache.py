@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     monkeypatch.delenv("SEG_NO_CACHE", raising=False)
+    monkeypatch.delenv("CI", raising=False)
 
 
 def _project(tmp_path: Path) -> tuple[Path, list[Path]]:
@@ -77,8 +78,9 @@ def test_a_damaged_or_planted_cache_is_ignored(tmp_path, damage):
     assert ParseCache(root)._entries  # rewritten, signed with the user's key
 
 
-def test_no_cache_env_turns_it_off(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEG_NO_CACHE", "1")
+@pytest.mark.parametrize("env", ["SEG_NO_CACHE", "CI"])
+def test_no_cache_env_and_ci_turn_it_off(tmp_path, monkeypatch, env):
+    monkeypatch.setenv(env, "true")
     root, files = _project(tmp_path)
     parse_files(files, root)
     assert not (root / ".segflow").exists()
