@@ -90,13 +90,13 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
     ctes: list[tuple[str, exp.Select]] = []
     o = lambda c: n.column(c, ORDER)  # noqa: E731
     order_facts = (
-        exp.select(
+        _select(
             o("customer_id"),
-            exp.alias_(exp.Count(this=exp.Star()), "order_count"),
-            exp.alias_(exp.Sum(this=o("net_amount")), "total_spent"),
-            exp.alias_(exp.Min(this=o("placed_at")), "first_order_at"),
-            exp.alias_(exp.Max(this=o("placed_at")), "last_order_at"),
-            *(exp.alias_(a.expression, a.name) for a in _sorted(facts.aggregates)),
+            n.alias(exp.Count(this=exp.Star()), "order_count"),
+            n.alias(exp.Sum(this=o("net_amount")), "total_spent"),
+            n.alias(exp.Min(this=o("placed_at")), "first_order_at"),
+            n.alias(exp.Max(this=o("placed_at")), "last_order_at"),
+            *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates)),
         )
         .from_(table(ORDERS, ORDER), copy=False)
         .where(counted_orders(ORDER), copy=False)
@@ -104,10 +104,10 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
         .group_by(o("customer_id"), copy=False)
     )
     if facts.line_flags:
-        flags = exp.select(
+        flags = _select(
             exp.column("order_id", LINE),
             *(
-                exp.alias_(exp.Max(this=_flag_case(cond)), name)
+                n.alias(exp.Max(this=_flag_case(cond.copy())), name)
                 for name, cond in sorted(facts.line_flags.items())
             ),
         ).from_(table(ORDER_LINES, LINE), copy=False).group_by(n.column("order_id", LINE), copy=False)
@@ -139,22 +139,22 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
     )
     zero = lambda: n.number(0)  # noqa: E731
     c = lambda col: n.column(col, "c")  # noqa: E731
-    select = exp.select(
+    select = _select(
         c("customer_id"),
         *(c(col) for col in sorted(facts.customer_columns)),
-        exp.alias_(exp.Coalesce(this=a("order_count"), expressions=[zero()]), "order_count"),
-        exp.alias_(exp.Coalesce(this=a("total_spent"), expressions=[zero()]), "total_spent"),
+        n.alias(exp.Coalesce(this=a("order_count"), expressions=[zero()]), "order_count"),
+        n.alias(exp.Coalesce(this=a("total_spent"), expressions=[zero()]), "total_spent"),
         a("first_order_at"),
         a("last_order_at"),
-        exp.alias_(
+        n.alias(
             exp.Div(this=a("total_spent"), expression=exp.Nullif(this=a("order_count"),
                                                                  expression=zero()), typed=True),
             "average_order_value",
         ),
-        exp.alias_(interval, "purchase_interval"),
+        n.alias(interval, "purchase_interval"),
         *(
-            exp.alias_(
-                exp.Coalesce(this=a(agg.name), expressions=[agg.default])
+            n.alias(
+                exp.Coalesce(this=a(agg.name), expressions=[agg.default.copy()])
                 if agg.default is not None else a(agg.name),
                 agg.name,
             )
@@ -175,6 +175,10 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
     )
     ctes.append(("facts", select))
     return ctes
+
+
+def _select(*expressions: exp.Expression) -> exp.Select:
+    return exp.Select().select(*expressions, copy=False)
 
 
 def _flag_case(condition: exp.Expression) -> exp.Expression:

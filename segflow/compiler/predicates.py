@@ -12,6 +12,7 @@ later order has a line item whose product is Y. It becomes one aggregate fact (s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -67,7 +68,8 @@ def _lit(value: ast.Value, ev: Evaluation) -> exp.Expression:
 class PredicateCompiler:
     """Compiles rule expressions of one project into predicates over the facts relation `f`."""
 
-    def __init__(self, ev: Evaluation, facts: FactSet, rules: dict[str, ast.Expr | None] | None = None):
+    def __init__(self, ev: Evaluation, facts: FactSet,
+                 rules: Mapping[str, ast.Expr | None] | None = None):
         self.ev = ev
         self.facts = facts
         self.rules = rules or {}  # segment id -> rule (None: static list)

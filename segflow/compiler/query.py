@@ -6,6 +6,7 @@ SQL is built as sqlglot trees and rendered once, at the edge, in the requested d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sqlglot import exp
@@ -25,8 +26,24 @@ def render(expression: exp.Expression, dialect: str = DIALECT, pretty: bool = Tr
     return expression.sql(dialect=dialect, pretty=pretty)
 
 
-def _rules(project: Project) -> dict:
-    return {s.id: s.rule for s in project.segments.values()}
+class _Rules(Mapping):
+    """Segment id -> rule, read from the project on demand (not copied for every query)."""
+
+    def __init__(self, project: Project):
+        self._segments = project.segments
+
+    def __getitem__(self, segment_id: str):
+        return self._segments[segment_id].rule
+
+    def __iter__(self):
+        return iter(self._segments)
+
+    def __len__(self) -> int:
+        return len(self._segments)
+
+
+def _rules(project: Project) -> Mapping:
+    return _Rules(project)
 
 
 def segment_query(project: Project, segment_id: str, ev: Evaluation) -> exp.Select:
