@@ -1,5 +1,7 @@
 """Text -> syntax tree. The LALR parser is built once per process and reused.
 
+The AST is built while Lark's LALR parser reduces (no parse tree is made): see `_Builder`.
+
 A syntax error stops Lark at the first problem, so after a failure the file is split at its
 top-level `segment` / `group` lines and each declaration is parsed alone: one run reports a syntax
 error in every broken declaration, not just the first.
@@ -49,21 +51,23 @@ _TOKEN_NAMES = {
 }
 
 
-_BUILDER = None
-
-
 @cache
-def _lark() -> Lark:
-    global _BUILDER
-    _BUILDER = _Builder()
+def _parser() -> tuple[Lark, _Builder]:
+    """The LALR parser, calling the builder as it reduces; Lark caches the built grammar."""
+    builder = _Builder()
     grammar = resources.files("segflow.dsl").joinpath("segflow.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", maybe_placeholders=True, keep_all_tokens=True, cache=True,
-                transformer=_BUILDER, lexer_callbacks={"COMMENT": _BUILDER.comment})
+    lark = Lark(grammar, parser="lalr", maybe_placeholders=True, keep_all_tokens=True, cache=True,
+                transformer=builder, lexer_callbacks={"COMMENT": builder.comment})
+    return lark, builder
+
+
+def _lark() -> Lark:
+    return _parser()[0]
 
 
 def _parse(text: str) -> tuple[list[ast.Decl], list[Token]]:
-    parser = _lark()
-    return _BUILDER.run(parser, text)
+    lark, builder = _parser()
+    return builder.run(lark, text)
 
 
 def parse(text: str, path: str = "<string>") -> ast.SourceFile:
