@@ -1,18 +1,20 @@
-"""Benchmark: `seg validate` and a full compile of 1,000 generated segment files.
+"""Benchmark: `seg validate` (parse, check and compile every segment) over 1,000 generated files.
 
 Generates a project of N varied segment files (facts, customer attributes, order scopes,
 filtered order sets, static lists, dates, segment references within a file), then times, each as a
-subprocess so interpreter start-up and imports are included:
+subprocess so interpreter start-up and imports are included (best of --repeat, wall and CPU):
 
-1. `seg validate` over the whole project;
-2. one process that loads the project and compiles every segment to PostgreSQL text with
-   `segment_query` + `render` (what `seg compile` does, once per segment);
-3. for reference, one process compiling the whole project over shared facts (`compile_project`,
-   the daily run's shape) and rendering it.
+1. `seg validate` with no parse cache (SEG_NO_CACHE=1): parse every file with Lark, check the
+   project, compile every segment over shared facts to sqlglot trees (the daily run's shape);
+2. the same with the parse cache: cold (no cache yet, the run writes it) and warm;
+3. one process that loads the project, compiles it over shared facts and renders all the SQL text;
+4. one process that compiles every segment alone to a self-contained query and renders it (what
+   `seg compile SEGMENT` prints, once per segment; run once, it is slow);
+5. with --baseline DIR (a checkout of an older segflow), that version's `seg validate`, side by side.
 
-    python bench/validate_compile.py [--files 1000] [--keep DIR] [--profile]
+    python bench/validate_compile.py [--files 1000] [--repeat 5] [--baseline DIR] [--keep DIR]
 
-Target: validate + compile of 1,000 files in under 2 s, start-up included, on a 2-core machine.
+Target (issue 3): validate + compile of 1,000 files in under 2 s, start-up included, 2 cores.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -131,19 +134,6 @@ def make_project(root: Path, files: int, seed: int = 42) -> int:
     return segments
 
 
-COMPILE_ALL = """
-import datetime as dt, sys
-from pathlib import Path
-from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.project import load_project
-from segflow.compiler.query import render, segment_query
-root = Path(sys.argv[1])
-project = load_project([root / "segments"], root)
-ev = Evaluation(dt.date(2025, 3, 15), "America/Toronto")
-size = sum(len(render(segment_query(project, s, ev))) for s in project.segments)
-print(len(project.segments), size)
-"""
-
 COMPILE_SHARED = """
 import datetime as dt, sys
 from pathlib import Path
@@ -157,64 +147,81 @@ size = len(render(compiled.facts_query())) + sum(len(render(p)) for p in compile
 print(len(compiled.predicates), size)
 """
 
+COMPILE_EACH = """
+import datetime as dt, sys
+from pathlib import Path
+from segflow.compiler.evaluation import Evaluation
+from segflow.compiler.project import load_project
+from segflow.compiler.query import render, segment_query
+root = Path(sys.argv[1])
+project = load_project([root / "segments"], root)
+ev = Evaluation(dt.date(2025, 3, 15), "America/Toronto")
+size = sum(len(render(segment_query(project, s, ev))) for s in project.segments)
+print(len(project.segments), size)
+"""
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+SEG = "from segflow.cli.main import main; main()"
+
+
+def timed(cmd: list[str], cwd: Path, env: dict | None = None, before=None) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + sys) of one subprocess, and its output."""
+    if before:
+        before()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd[:3])}\n{proc.stdout}\n{proc.stderr}")
-    return elapsed, proc.stdout.strip()
+    return wall, cpu, proc.stdout.strip()
 
 
-def _seg_command() -> list[str]:
-    seg = Path(sys.executable).with_name("seg")
-    return [str(seg)] if seg.exists() else [sys.executable, "-c",
-                                            "from segflow.cli.main import main; main()"]
+def best_of(n: int, cmd: list[str], cwd: Path, env: dict | None = None, before=None):
+    runs = [timed(cmd, cwd, env, before) for _ in range(n)]
+    return min(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
     ram = ""
     try:
         with open("/proc/meminfo") as f:
-            kb = int(f.readline().split()[1])
-        ram = f", {kb / 1024 / 1024:.1f} GiB RAM"
+            ram = f", {int(f.readline().split()[1]) / 1024 / 1024:.1f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = f", load average {os.getloadavg()[0]:.1f} (other work slows the figures)"
-    return (f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}){ram}, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}{load}")
+    from importlib.metadata import version
+
+    return (f"{os.cpu_count()} cores ({_cpu_model()}){ram}, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}, lark {version('lark')}, "
+            f"sqlglot {version('sqlglot')}")
 
 
-def best_of(n: int, cmd: list[str], cwd: Path) -> tuple[float, str]:
-    runs = [timed(cmd, cwd) for _ in range(n)]
-    return min(runs, key=lambda t: t[0])
-
-
-def profile(root: Path) -> None:
-    """Print the top of a cProfile of `seg validate` and of the per-segment compile."""
-    validate = ("import sys\nfrom segflow.cli.main import main\n"
-                f"sys.argv = ['seg', '-C', {str(root)!r}, 'validate']\nmain()\n")
-    compile_all = f"import sys\nsys.argv = ['x', {str(root)!r}]\n" + COMPILE_ALL
-    for label, code in (("seg validate", validate), ("compile every segment", compile_all)):
-        script = root / "_profile.py"
-        script.write_text(code, encoding="utf-8")
-        print(f"\n--- cProfile of {label} (by internal time)")
-        out = subprocess.run([sys.executable, "-m", "cProfile", "-s", "tottime", str(script)],
-                             cwd=root, capture_output=True, text=True).stdout
-        print("\n".join(out.splitlines()[:25]))
-        script.unlink()
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per step; the best is kept")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per step; the best is kept")
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of an older segflow: time its `seg validate` too")
+    parser.add_argument("--skip-each", action="store_true",
+                        help="skip compiling every segment alone (the slow step)")
     parser.add_argument("--keep", type=Path, help="generate the project here and keep it")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print the top of a cProfile of validate and compile")
     args = parser.parse_args()
 
     tmp = None
@@ -226,42 +233,61 @@ def main() -> None:
         tmp = tempfile.mkdtemp(prefix="segflow-bench-")
         root = Path(tmp) / "project"
     try:
-        segments = make_project(root, args.files)
-        size = sum(p.stat().st_size for p in (root / "segments").rglob("*.seg"))
-        print(f"project: {args.files} files, {segments} segments, {size / 1024:.0f} KiB of rules")
-        print(f"machine: {machine()}")
-
-        startup, _ = best_of(args.repeat, [sys.executable, "-c", "pass"], root)
-        imports, _ = best_of(args.repeat, [sys.executable, "-c",
-                                           "import segflow.cli.main, segflow.compiler.query"], root)
-        validate, out = best_of(args.repeat, [*_seg_command(), "-C", str(root), "validate"], root)
-        print(f"  {out}")
-        compile_all, out = best_of(args.repeat, [sys.executable, "-c", COMPILE_ALL, str(root)], root)
-        n, chars = out.split()
-        shared, out2 = best_of(args.repeat, [sys.executable, "-c", COMPILE_SHARED, str(root)], root)
-        total = validate + compile_all
-
-        rows = [
-            ("python start-up alone", startup, None),
-            ("import segflow CLI + compiler", imports, None),
-            ("seg validate (all files)", validate, args.files / validate),
-            (f"compile every segment alone ({n} queries, {int(chars) // 1024} KiB SQL)",
-             compile_all, args.files / compile_all),
-            (f"compile project over shared facts ({int(out2.split()[1]) // 1024} KiB SQL)",
-             shared, args.files / shared),
-        ]
-        print(f"\n{'step':<66} {'seconds':>8} {'files/s':>9}")
-        for name, secs, rate in rows:
-            print(f"{name:<66} {secs:8.3f} {'' if rate is None else f'{rate:9.0f}'}")
-        verdict = "meets" if total < TARGET_SECONDS else "MISSES"
-        print(f"\nvalidate + compile: {total:.3f} s for {args.files} files "
-              f"({verdict} the {TARGET_SECONDS:.0f} s target)")
-
-        if args.profile:
-            profile(root)
+        run(args, root)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args, root: Path) -> None:
+    segments = make_project(root, args.files)
+    size = sum(p.stat().st_size for p in (root / "segments").rglob("*.seg"))
+    print(f"project: {args.files} files, {segments} segments, {size / 1024:.0f} KiB of rules")
+    print(f"machine: {machine()}")
+    print(f"load average (1, 5, 15 min) before: {load()}")
+    py, n = sys.executable, args.repeat
+    seg = [py, "-c", SEG, "-C", str(root), "validate"]
+    cache = root / ".segflow" / "cache"
+    drop_cache = lambda: shutil.rmtree(cache, ignore_errors=True)  # noqa: E731
+    rows = []  # (label, wall, cpu, True: the target's step / False: per file / None: fixed)
+    rows.append(("python -c pass", *best_of(n, [py, "-c", "pass"], root)[:2], None))
+    empty = root / "_empty"
+    (empty / "segments").mkdir(parents=True, exist_ok=True)
+    (empty / "seg.toml").write_text((root / "seg.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    rows.append(("seg validate, empty project (start-up and imports)",
+                 *best_of(n, [py, "-c", SEG, "-C", str(empty), "validate"], empty)[:2], None))
+    if args.baseline:
+        base = [py, "-c", f"import sys; sys.path.insert(0, {str(args.baseline)!r}); {SEG}",
+                "-C", str(root), "validate"]
+        rows.append((f"baseline: seg validate of {args.baseline} (parse + check only)",
+                     *best_of(n, base, root)[:2], True))
+    wall, cpu, out = best_of(n, seg, root, {"SEG_NO_CACHE": "1"})
+    print(f"  {out}")
+    rows.append(("seg validate, no parse cache", wall, cpu, True))
+    use_cache = {"SEG_NO_CACHE": "", "CI": ""}
+    rows.append(("seg validate, cold cache (run writes it)",
+                 *best_of(n, seg, root, use_cache, before=drop_cache)[:2], True))
+    rows.append(("seg validate, warm cache", *best_of(n, seg, root, use_cache)[:2], True))
+    wall, cpu, out = best_of(n, [py, "-c", COMPILE_SHARED, str(root)], root)
+    rows.append((f"load + compile project + render all SQL ({int(out.split()[1]) // 1024} KiB)",
+                 wall, cpu, False))
+    if not args.skip_each:
+        wall, cpu, out = best_of(1, [py, "-c", COMPILE_EACH, str(root)], root)
+        queries, chars = out.split()
+        rows.append((f"compile + render every segment alone ({queries} queries, "
+                     f"{int(chars) // 1024} KiB SQL; 1 run)", wall, cpu, False))
+    print(f"load average after: {load()}")
+
+    print(f"\n{'step (subprocess, best of ' + str(n) + ')':<72} {'wall s':>7} {'cpu s':>7} "
+          f"{'files/s':>8}")
+    for label, wall, cpu, kind in rows:
+        rate = "" if kind is None else f"{args.files / wall:8.0f}"
+        print(f"{label:<72} {wall:7.3f} {cpu:7.3f} {rate}")
+    for label, wall, cpu, target in rows:
+        if target is True:
+            verdict = "meets" if wall < TARGET_SECONDS else "MISSES"
+            print(f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU -> {verdict} the "
+                  f"{TARGET_SECONDS:.0f} s target (wall)")
 
 
 if __name__ == "__main__":

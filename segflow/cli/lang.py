@@ -11,7 +11,14 @@ import click
 from segflow.cli.diagnostics import as_github, as_json, as_text
 from segflow.cli.main import EXIT_ERROR, Context, pass_ctx
 from segflow.compiler.evaluation import Evaluation, zone
-from segflow.compiler.project import Project, build_project, discover, load_project, parse_files
+from segflow.compiler.project import (
+    Project,
+    build_project,
+    discover,
+    gc_paused,
+    load_project,
+    parse_files,
+)
 from segflow.errors import Diagnostic, SegflowError
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -43,20 +50,26 @@ def _display(path: Path, root: Path) -> str:
               show_default=True, help="How to print problems.")
 @pass_ctx
 def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
-    """Check segment files: syntax, names, types, references, groups.
+    """Check segment files: syntax, names, types, references, groups; compile every segment.
 
+    Every segment is compiled over shared facts as the daily run does (as of today in the
+    store's time zone), so a rule that cannot be compiled fails here, not in the run.
     With PATHS, only problems in those files are reported, but they are checked against the
     whole project (so references to segments in other files resolve).
     """
+    from segflow.compiler.query import compile_checked
+
     project_files = discover([ctx.config.segments_dir]) if ctx.config.segments_dir.is_dir() else []
     wanted = discover(paths) if paths else project_files
     files = sorted({*project_files, *wanted})
-    sources, diagnostics = parse_files(files, ctx.root)
-    try:
-        project = build_project(sources, ctx.root, diagnostics)
-        problems: list[Diagnostic] = []
-    except SegflowError as exc:
-        project, problems = None, exc.diagnostics
+    tz = ctx.config.store.timezone
+    with gc_paused(freeze=True):  # one batch: parse, check, compile
+        sources, diagnostics = parse_files(files, ctx.root)
+        try:
+            project = build_project(sources, ctx.root, diagnostics)
+            _compiled, problems = compile_checked(project, Evaluation(today_in(tz), tz))
+        except SegflowError as exc:
+            project, problems = None, exc.diagnostics
     if paths:
         shown = {_display(p, ctx.root) for p in wanted}
         problems = [d for d in problems if d.file in shown or d.file is None]

@@ -85,7 +85,19 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 class SegGroup(click.Group):
-    """Turns a SegflowError into one clear message and exit code 1."""
+    """Turns a SegflowError into one clear message and exit code 1.
+
+    Commands are registered on first use: `seg validate` / `fmt` / `compile` import only their
+    own module (not psycopg and the runtime), which keeps start-up short for CI and editors.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        _register(only=cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context):
+        _register()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -121,18 +133,28 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
 
 
 # Modules with a `register(cli)` adding their commands (each imports what it needs lazily).
-COMMAND_MODULES = ("lang", "db", "state_cmds", "read_cmds", "demo", "group_cmds", "ingest",
+# `seg validate / fmt / compile` load only the language module (no database driver imported).
+LANG_MODULE = "lang"
+COMMAND_MODULES = ("db", "state_cmds", "read_cmds", "demo", "group_cmds", "ingest",
                    "templates", "generate", "init", "serve", "analytics_cmds", "backfill")
+_LANG_COMMANDS = {"validate", "fmt", "compile"}
+_registered: set[str] = set()
 
 
-def _register() -> None:
+def _register(only: str | None = None) -> None:
+    """Add the commands to `cli`: those of the language only when `only` is one of them."""
     import importlib
 
+    if "all" in _registered or (only in _LANG_COMMANDS and LANG_MODULE in _registered):
+        return
+    if LANG_MODULE not in _registered:
+        importlib.import_module(f"segflow.cli.{LANG_MODULE}").register(cli)
+        _registered.add(LANG_MODULE)
+    if only in _LANG_COMMANDS:
+        return
+    _registered.add("all")
     for name in COMMAND_MODULES:
         importlib.import_module(f"segflow.cli.{name}").register(cli)
-
-
-_register()
 
 
 def main() -> None:

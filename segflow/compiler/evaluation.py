@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlglot import exp
@@ -38,6 +39,11 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, last))
 
 
+@lru_cache(maxsize=4096)
+def _day_start_text(day: dt.date, timezone: str) -> str:
+    return dt.datetime.combine(day, dt.time(), zone(timezone)).isoformat(sep=" ")
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """Evaluate as of the end of `as_of` in the store's time zone."""
@@ -53,7 +59,9 @@ class Evaluation:
 
     def day_start_literal(self, day: dt.date) -> exp.Expression:
         """The instant `day` starts at in the store's zone, as a TIMESTAMPTZ literal."""
-        return exp.cast(exp.Literal.string(self.day_start(day).isoformat(sep=" ")), "TIMESTAMPTZ")
+        text = _day_start_text(day, self.timezone)
+        return exp.Cast(this=exp.Literal(this=text, is_string=True),
+                        to=exp.DataType(this=exp.DataType.Type.TIMESTAMPTZ, nested=False))
 
     @property
     def cutoff(self) -> exp.Expression:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from segflow.compiler import nodes as n
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.tables import CUSTOMERS, ORDER_LINES, ORDERS, counted_orders, table
 
@@ -54,19 +55,19 @@ class FactSet:
 
     def customer_column(self, column: str) -> exp.Column:
         self.customer_columns.add(column)
-        return exp.column(column, FACTS)
+        return n.column(column, FACTS)
 
     def aggregate(self, expression: exp.Expression, default: exp.Expression | None) -> exp.Column:
         """Register an aggregate over orders; returns the facts column holding it."""
         name = _name("x", expression)
         self.aggregates.setdefault(name, Aggregate(name, expression, default))
-        return exp.column(name, FACTS)
+        return n.column(name, FACTS)
 
     def line_flag(self, condition: exp.Expression) -> exp.Expression:
         """Register a line-level condition; returns `1 if some line of the order matches`."""
         name = _name("l", condition)
         self.line_flags.setdefault(name, condition)
-        return exp.Coalesce(this=exp.column(name, FLAGS), expressions=[exp.Literal.number(0)])
+        return exp.Coalesce(this=n.column(name, FLAGS), expressions=[n.number(0)])
 
     def merge(self, other: FactSet) -> None:
         self.customer_columns |= other.customer_columns
@@ -87,44 +88,45 @@ BASE_FACTS = (
 def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
     """The CTEs (name, query) that build the `facts` relation for one evaluation day."""
     ctes: list[tuple[str, exp.Select]] = []
-    o = lambda c: exp.column(c, ORDER)  # noqa: E731
+    o = lambda c: n.column(c, ORDER)  # noqa: E731
     order_facts = (
-        exp.select(
+        _select(
             o("customer_id"),
-            exp.alias_(exp.Count(this=exp.Star()), "order_count"),
-            exp.alias_(exp.Sum(this=o("net_amount")), "total_spent"),
-            exp.alias_(exp.Min(this=o("placed_at")), "first_order_at"),
-            exp.alias_(exp.Max(this=o("placed_at")), "last_order_at"),
-            *(exp.alias_(a.expression, a.name) for a in _sorted(facts.aggregates)),
+            n.alias(exp.Count(this=exp.Star()), "order_count"),
+            n.alias(exp.Sum(this=o("net_amount")), "total_spent"),
+            n.alias(exp.Min(this=o("placed_at")), "first_order_at"),
+            n.alias(exp.Max(this=o("placed_at")), "last_order_at"),
+            *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates)),
         )
-        .from_(table(ORDERS, ORDER))
-        .where(counted_orders(ORDER))
-        .where(o("placed_at") < ev.cutoff)
-        .group_by(o("customer_id"))
+        .from_(table(ORDERS, ORDER), copy=False)
+        .where(counted_orders(ORDER), copy=False)
+        .where(n.binary(exp.LT, o("placed_at"), ev.cutoff), copy=False)
+        .group_by(o("customer_id"), copy=False)
     )
     if facts.line_flags:
-        flags = exp.select(
+        flags = _select(
             exp.column("order_id", LINE),
             *(
-                exp.alias_(exp.Max(this=_flag_case(cond)), name)
+                n.alias(exp.Max(this=_flag_case(cond.copy())), name)
                 for name, cond in sorted(facts.line_flags.items())
             ),
-        ).from_(table(ORDER_LINES, LINE)).group_by(exp.column("order_id", LINE))
+        ).from_(table(ORDER_LINES, LINE), copy=False).group_by(n.column("order_id", LINE), copy=False)
         ctes.append(("line_flags", flags))
         order_facts = order_facts.join(
-            exp.to_table("line_flags").as_(FLAGS),
-            on=exp.column("order_id", FLAGS).eq(o("order_id")),
+            n.table("line_flags", FLAGS),
+            on=n.eq(n.column("order_id", FLAGS), o("order_id")),
             join_type="left",
+            copy=False,
         )
     ctes.append(("order_facts", order_facts))
 
-    a = lambda c: exp.column(c, AGG)  # noqa: E731
+    a = lambda c: n.column(c, AGG)  # noqa: E731
     tz = exp.Literal.string(ev.timezone)
-    local_day = lambda c: exp.cast(exp.AtTimeZone(this=a(c), zone=tz), "DATE")  # noqa: E731
+    local_day = lambda c: n.cast(exp.AtTimeZone(this=a(c), zone=tz.copy()), n.DType.DATE)  # noqa: E731
     interval = exp.Case(
         ifs=[
             exp.If(
-                this=a("order_count") >= 2,
+                this=n.binary(exp.GTE, a("order_count"), 2),
                 true=exp.Div(
                     this=exp.paren(exp.Sub(this=local_day("last_order_at"),
                                            expression=local_day("first_order_at"))),
@@ -135,42 +137,48 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
             )
         ]
     )
-    zero = exp.Literal.number(0)
-    c = lambda col: exp.column(col, "c")  # noqa: E731
-    select = exp.select(
+    zero = lambda: n.number(0)  # noqa: E731
+    c = lambda col: n.column(col, "c")  # noqa: E731
+    select = _select(
         c("customer_id"),
         *(c(col) for col in sorted(facts.customer_columns)),
-        exp.alias_(exp.Coalesce(this=a("order_count"), expressions=[zero]), "order_count"),
-        exp.alias_(exp.Coalesce(this=a("total_spent"), expressions=[zero]), "total_spent"),
+        n.alias(exp.Coalesce(this=a("order_count"), expressions=[zero()]), "order_count"),
+        n.alias(exp.Coalesce(this=a("total_spent"), expressions=[zero()]), "total_spent"),
         a("first_order_at"),
         a("last_order_at"),
-        exp.alias_(
+        n.alias(
             exp.Div(this=a("total_spent"), expression=exp.Nullif(this=a("order_count"),
-                                                                 expression=zero), typed=True),
+                                                                 expression=zero()), typed=True),
             "average_order_value",
         ),
-        exp.alias_(interval, "purchase_interval"),
+        n.alias(interval, "purchase_interval"),
         *(
-            exp.alias_(
-                exp.Coalesce(this=a(agg.name), expressions=[agg.default])
+            n.alias(
+                exp.Coalesce(this=a(agg.name), expressions=[agg.default.copy()])
                 if agg.default is not None else a(agg.name),
                 agg.name,
             )
             for agg in _sorted(facts.aggregates)
         ),
-    ).from_(table(CUSTOMERS, "c")).join(
-        exp.to_table("order_facts").as_(AGG),
-        on=a("customer_id").eq(c("customer_id")),
+    ).from_(table(CUSTOMERS, "c"), copy=False).join(
+        n.table("order_facts", AGG),
+        on=n.eq(a("customer_id"), c("customer_id")),
         join_type="left",
+        copy=False,
     ).where(
-        exp.or_(
-            c("created_at") < ev.cutoff,
-            c("created_at").is_(exp.null()),
-            a("customer_id").is_(exp.null()).not_(),
-        )
+        n.or_(
+            n.binary(exp.LT, c("created_at"), ev.cutoff),
+            n.is_null(c("created_at")),
+            n.is_not_null(a("customer_id")),
+        ),
+        copy=False,
     )
     ctes.append(("facts", select))
     return ctes
+
+
+def _select(*expressions: exp.Expression) -> exp.Select:
+    return exp.Select().select(*expressions, copy=False)
 
 
 def _flag_case(condition: exp.Expression) -> exp.Expression:

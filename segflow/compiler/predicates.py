@@ -12,17 +12,19 @@ later order has a line item whose product is Y. It becomes one aggregate fact (s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
 
+from segflow.compiler import nodes as n
 from segflow.compiler.catalog import CUSTOMER_NAMESPACE, ORDER_NAMESPACE, FieldDef, Level
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.facts import FACTS, FLAGS, LINE, ORDER, FactSet
-from segflow.compiler.tables import LIST_MEMBERS, table
+from segflow.compiler.tables import LIST_MEMBERS
 from segflow.compiler.types import Type
 from segflow.dsl import ast
-from segflow.errors import SegflowError
+from segflow.errors import Diagnostic, SegflowError
 
 _ORDERING = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE, "=": exp.EQ}
 # days_since_x op n  <=>  day(x) flipped-op (as_of - n)
@@ -40,20 +42,16 @@ class Pred:
 def _not(p: Pred) -> Pred:
     if isinstance(p.sql, exp.Not):  # not not x = x (x is never NULL under a NOT we made)
         return Pred(p.sql.this.unnest(), False)
-    inner = exp.Coalesce(this=p.sql, expressions=[exp.false()]) if p.nullable else exp.paren(p.sql)
+    inner = exp.Coalesce(this=p.sql, expressions=[exp.false()]) if p.nullable else n.paren(p.sql)
     return Pred(exp.Not(this=inner), False)
 
 
 def _and(parts: list[Pred]) -> Pred:
-    return Pred(exp.and_(*(_wrap(p.sql) for p in parts)), any(p.nullable for p in parts))
+    return Pred(n.and_(*(p.sql for p in parts)), any(p.nullable for p in parts))
 
 
 def _or(parts: list[Pred]) -> Pred:
-    return Pred(exp.or_(*(_wrap(p.sql) for p in parts)), any(p.nullable for p in parts))
-
-
-def _wrap(e: exp.Expression) -> exp.Expression:
-    return exp.paren(e) if isinstance(e, exp.Or | exp.And) else e
+    return Pred(n.or_(*(p.sql for p in parts)), any(p.nullable for p in parts))
 
 
 def _lit(value: ast.Value, ev: Evaluation) -> exp.Expression:
@@ -70,11 +68,13 @@ def _lit(value: ast.Value, ev: Evaluation) -> exp.Expression:
 class PredicateCompiler:
     """Compiles rule expressions of one project into predicates over the facts relation `f`."""
 
-    def __init__(self, ev: Evaluation, facts: FactSet, rules: dict[str, ast.Expr | None] | None = None):
+    def __init__(self, ev: Evaluation, facts: FactSet,
+                 rules: Mapping[str, ast.Expr | None] | None = None):
         self.ev = ev
         self.facts = facts
         self.rules = rules or {}  # segment id -> rule (None: static list)
         self._segment_cache: dict[str, Pred] = {}
+        self._facts_memo: dict[str, str] = {}  # repr of an order-level condition -> fact name
 
     # ------------------------------------------------------------------ customer level
 
@@ -86,9 +86,10 @@ class PredicateCompiler:
         if segment_id not in self._segment_cache:
             rule = self.rules.get(segment_id)
             if rule is None:
-                members = exp.select(exp.column("customer_id", "m")).from_(table(LIST_MEMBERS, "m"))
-                members = members.where(exp.column("segment_id", "m").eq(exp.Literal.string(segment_id)))
-                pred = Pred(exp.column("customer_id", FACTS).isin(query=members), False)
+                members = exp.select(n.column("customer_id", "m")).from_(
+                    n.table(LIST_MEMBERS, "m"), copy=False).where(
+                    n.eq(n.column("segment_id", "m"), exp.Literal.string(segment_id)), copy=False)
+                pred = Pred(n.column("customer_id", FACTS).isin(query=members, copy=False), False)
             else:
                 pred = self._expr(rule)
             self._segment_cache[segment_id] = pred
@@ -105,7 +106,9 @@ class PredicateCompiler:
             case ast.Not(operand=operand):
                 return _not(self._expr(operand))
             case ast.SegmentRef(name=name):
-                return self.segment(name)
+                # a copy: the referred segment's own tree stays its own
+                ref = self.segment(name)
+                return Pred(ref.sql.copy(), ref.nullable)
         return self._atom(expr, customer=True)
 
     def _atom(self, expr: ast.Expr, *, customer: bool) -> Pred:
@@ -131,14 +134,13 @@ class PredicateCompiler:
             case Level.CUSTOMER:
                 column = self.facts.customer_column(fdef.column)
             case Level.FACT:
-                column = exp.column(fdef.column, FACTS)
+                column = n.column(fdef.column, FACTS)
             case Level.ORDER:
-                column = exp.column(fdef.column, ORDER)
+                column = n.column(fdef.column, ORDER)
             case Level.LINE:
                 # matches an order when some line item of it matches
-                inner = self._field_on(exp.column(fdef.column, LINE), fdef, expr)
-                return Pred(exp.EQ(this=self.facts.line_flag(inner.sql),
-                                   expression=exp.Literal.number(1)), False)
+                inner = self._field_on(n.column(fdef.column, LINE), fdef, expr)
+                return Pred(n.eq(self.facts.line_flag(inner.sql), n.number(1)), False)
         return self._field_on(column, fdef, expr)
 
     def _field_on(self, column: exp.Expression, fdef: FieldDef, expr: ast.Expr) -> Pred:
@@ -151,11 +153,11 @@ class PredicateCompiler:
     def _compare(self, col: exp.Expression, ftype: Type, nullable: bool, expr: ast.Expr) -> Pred:
         if isinstance(expr, ast.IsSet):
             if ftype is Type.STRING_LIST:
-                size = exp.Coalesce(this=exp.ArraySize(this=col), expressions=[exp.Literal.number(0)])
-                return Pred(size > 0, False)
-            return Pred(col.is_(exp.null()).not_(), False)
+                size = exp.Coalesce(this=exp.ArraySize(this=col), expressions=[n.number(0)])
+                return Pred(n.binary(exp.GT, size, 0), False)
+            return Pred(n.is_not_null(col), False)
         if isinstance(expr, ast.Truthy):
-            return Pred(col.copy(), nullable)
+            return Pred(col, nullable)
         if ftype is Type.DATE:
             return self._date(col, expr)
         if ftype is Type.STRING_LIST:
@@ -163,15 +165,16 @@ class PredicateCompiler:
         match expr:
             case ast.Compare(op="contains", value=value):
                 pos = exp.StrPosition(this=exp.Lower(this=col), substr=exp.Lower(this=_lit(value, self.ev)))
-                return Pred(pos > 0, nullable)
+                return Pred(n.binary(exp.GT, pos, 0), nullable)
             case ast.Compare(op="starts with", value=value):
                 needle = value.value  # type: ignore[union-attr]
-                left = exp.Left(this=exp.Lower(this=col), expression=exp.Literal.number(len(needle)))
-                return Pred(left.eq(exp.Lower(this=_lit(value, self.ev))), nullable)
+                left = exp.Left(this=exp.Lower(this=col), expression=n.number(len(needle)))
+                return Pred(n.eq(left, exp.Lower(this=_lit(value, self.ev))), nullable)
             case ast.Compare(op=op, value=value):
                 return Pred(_ORDERING[op](this=col, expression=_lit(value, self.ev)), nullable)
             case ast.InList(values=values):
-                return Pred(col.isin(*(_lit(v, self.ev) for v in values.items)), nullable)
+                return Pred(exp.In(this=col, expressions=[_lit(v, self.ev) for v in values.items]),
+                            nullable)
             case ast.Between(low=low, high=high):
                 return Pred(exp.Between(this=col, low=_lit(low, self.ev), high=_lit(high, self.ev)),
                             nullable)
@@ -186,18 +189,17 @@ class PredicateCompiler:
                 return Pred(exp.ArrayOverlaps(this=col, expression=exp.Array(
                     expressions=[_lit(v, self.ev) for v in values.items])), False)
             case ast.Compare(op=op, value=value):
-                item = exp.column("item", "t")
+                item = n.column("item", "t")
                 if op == "contains":
-                    cond = exp.StrPosition(this=exp.Lower(this=item),
-                                           substr=exp.Lower(this=_lit(value, self.ev))) > 0
+                    cond = n.binary(exp.GT, exp.StrPosition(
+                        this=exp.Lower(this=item), substr=exp.Lower(this=_lit(value, self.ev))), 0)
                 else:
                     needle = value.value  # type: ignore[union-attr]
-                    cond = exp.Left(this=exp.Lower(this=item),
-                                    expression=exp.Literal.number(len(needle))).eq(
-                        exp.Lower(this=_lit(value, self.ev)))
-                unnest = exp.Unnest(expressions=[col.copy()], alias=exp.TableAlias(
-                    this=exp.to_identifier("t"), columns=[exp.to_identifier("item")]))
-                sub = exp.select(exp.Literal.number(1)).from_(unnest).where(cond)
+                    cond = n.eq(exp.Left(this=exp.Lower(this=item), expression=n.number(len(needle))),
+                                exp.Lower(this=_lit(value, self.ev)))
+                unnest = exp.Unnest(expressions=[col], alias=exp.TableAlias(
+                    this=n.ident("t"), columns=[n.ident("item")]))
+                sub = exp.select(n.number(1)).from_(unnest, copy=False).where(cond, copy=False)
                 return Pred(exp.Exists(this=sub), False)
         raise TypeError(expr)  # pragma: no cover
 
@@ -209,31 +211,36 @@ class PredicateCompiler:
         def cmp(op: str, day: dt.date) -> exp.Expression:
             match op:
                 case "=":
-                    return exp.and_(col.copy() >= start(day), col.copy() < start(next_day(day)))
+                    return n.and_(n.binary(exp.GTE, col.copy(), start(day)),
+                                  n.binary(exp.LT, col.copy(), start(next_day(day))))
                 case "<":
-                    return col.copy() < start(day)
+                    return n.binary(exp.LT, col.copy(), start(day))
                 case "<=":
-                    return col.copy() < start(next_day(day))
+                    return n.binary(exp.LT, col.copy(), start(next_day(day)))
                 case ">":
-                    return col.copy() >= start(next_day(day))
+                    return n.binary(exp.GTE, col.copy(), start(next_day(day)))
                 case ">=":
-                    return col.copy() >= start(day)
+                    return n.binary(exp.GTE, col.copy(), start(day))
             raise ValueError(op)  # pragma: no cover
 
         match expr:
             case ast.Compare(op=op, value=value):
                 return Pred(cmp(op, self._day(value)), True)
             case ast.InList(values=values):
-                return Pred(exp.or_(*(exp.paren(cmp("=", self._day(v))) for v in values.items)), True)
+                return Pred(n.or_(*(n.paren(cmp("=", self._day(v))) for v in values.items)), True)
             case ast.Between(low=low, high=high):
-                return Pred(exp.and_(cmp(">=", self._day(low)), cmp("<=", self._day(high))), True)
+                return Pred(n.and_(cmp(">=", self._day(low)), cmp("<=", self._day(high))), True)
         raise TypeError(expr)  # pragma: no cover
 
     def _days_since(self, col: exp.Expression, fdef: FieldDef, expr: ast.Expr) -> Pred:
         """`days_since_x op n` is `x`'s day compared with the day n days before the evaluation."""
         def day(v: ast.Value) -> ast.DateLit:
-            n = int(v.value)  # type: ignore[union-attr]
-            return ast.DateLit(self.ev.as_of - dt.timedelta(days=n))
+            days = int(v.value)  # type: ignore[union-attr]
+            try:
+                return ast.DateLit(self.ev.as_of - dt.timedelta(days=days), v.span)
+            except OverflowError:
+                raise SegflowError(Diagnostic(None, v.span.line, v.span.col, "date out of range "
+                                              "(years 1 to 9999)", "compile", v.span.end_col)) from None
 
         match expr:
             case ast.Compare(op=op, value=value):
@@ -247,10 +254,13 @@ class PredicateCompiler:
 
     def _day(self, value: ast.Value) -> dt.date:
         try:
-            return self.ev.resolve(value)  # type: ignore[arg-type]
-        except SegflowError as exc:
+            day = self.ev.resolve(value)  # type: ignore[arg-type]
+            day + dt.timedelta(days=1)  # day boundaries need the next day too
+            return day
+        except (SegflowError, OverflowError):
             span = value.span
-            raise SegflowError(f"line {span.line}, col {span.col}: {exc.message}") from None
+            raise SegflowError(Diagnostic(None, span.line, span.col, "date out of range (years 1 "
+                                          "to 9999)", "compile", span.end_col)) from None
 
     # ------------------------------------------------------------------ orders
 
@@ -269,43 +279,65 @@ class PredicateCompiler:
         return self._atom(expr, customer=False)
 
     def _scope_filter(self, scope: str) -> exp.Expression | None:
-        idx = exp.column("customer_order_index", ORDER)
-        return {
-            "orders": None,
-            "first_order": idx.eq(1),
-            "second_order": idx.eq(2),
-            "later_orders": idx >= 2,
-        }.get(scope)
+        idx = lambda: n.column("customer_order_index", ORDER)  # noqa: E731
+        match scope:
+            case "first_order":
+                return n.eq(idx(), 1)
+            case "second_order":
+                return n.eq(idx(), 2)
+            case "later_orders":
+                return n.binary(exp.GTE, idx(), 2)
+        return None
+
+    def _fact(self, key: ast.Expr | ast.Operand, build) -> exp.Column:
+        """The facts column of an order-level aggregate, built and named once per compiler.
+
+        Identical conditions recur across segments; the key is the node's repr, which (unlike
+        its equality) tells `1.0` from `1`, so equal keys always compile to the same SQL.
+        """
+        memo = repr(key)
+        name = self._facts_memo.get(memo)
+        if name is None:
+            agg, default = build()
+            name = self._facts_memo[memo] = self.facts.aggregate(agg, default).name
+        return n.column(name, FACTS)
 
     def _existential(self, operand: ast.Scoped, expr: ast.Expr) -> Pred:
+        last = operand.scope == "last_order"
+        fact = self._fact(expr, lambda: self._existential_fact(operand, expr))
+        if last:
+            # the last order as of the day is the one whose index equals the order count
+            return Pred(n.eq(fact, n.column("order_count", FACTS)), True)
+        return Pred(n.eq(fact, 1), False)
+
+    def _existential_fact(self, operand: ast.Scoped, expr: ast.Expr):
         fdef = ORDER_NAMESPACE[operand.name]
         match_ = self._field(fdef, _with_operand(expr, ast.Field(operand.name)))
         if operand.scope == "last_order":
-            # the last order as of the day is the one whose index equals the order count
             highest = exp.Max(this=exp.Case(ifs=[exp.If(
-                this=match_.sql, true=exp.column("customer_order_index", ORDER))]))
-            fact = self.facts.aggregate(highest, None)
-            return Pred(fact.eq(exp.column("order_count", FACTS)), True)
+                this=match_.sql, true=n.column("customer_order_index", ORDER))]))
+            return highest, None
         cond = match_.sql
         scope = self._scope_filter(operand.scope)
         if scope is not None:
-            cond = exp.and_(scope, _wrap(cond))
-        flag = exp.Max(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))],
-                                     default=exp.Literal.number(0)))
-        fact = self.facts.aggregate(flag, exp.Literal.number(0))
-        return Pred(fact.eq(1), False)
+            cond = n.and_(scope, cond)
+        flag = exp.Max(this=exp.Case(ifs=[exp.If(this=cond, true=n.number(1))], default=n.number(0)))
+        return flag, n.number(0)
 
     def _aggregate(self, operand: ast.Aggregate) -> exp.Expression:
+        return self._fact(operand, lambda: self._aggregate_fact(operand))
+
+    def _aggregate_fact(self, operand: ast.Aggregate):
         cond = self._order_condition(operand.where).sql
         scope = self._scope_filter(operand.scope)
         if scope is not None:
-            cond = exp.and_(scope, _wrap(cond))
+            cond = n.and_(scope, cond)
         if operand.func == "count":
-            agg = exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))]))
+            agg = exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=n.number(1))]))
         else:
-            agg = exp.Sum(this=exp.Case(ifs=[exp.If(this=cond, true=exp.column("net_amount", ORDER))],
-                                        default=exp.Literal.number(0)))
-        return self.facts.aggregate(agg, exp.Literal.number(0))
+            agg = exp.Sum(this=exp.Case(ifs=[exp.If(this=cond, true=n.column("net_amount", ORDER))],
+                                        default=n.number(0)))
+        return agg, n.number(0)
 
 
 def _positive(expr: ast.Expr) -> ast.Expr:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from segflow.compiler.checker import check_files, segment_refs
 from segflow.dsl import ast
+from segflow.dsl.parse_cache import cache_for
 from segflow.dsl.parser import parse
 from segflow.errors import Diagnostic, SegflowError
 
@@ -45,7 +48,7 @@ class Segment:
     def is_static(self) -> bool:
         return self.list_path is not None
 
-    @property
+    @cached_property
     def depends_on(self) -> tuple[str, ...]:
         """Segments this one's rule refers to, in order of first mention."""
         if self.rule is None:
@@ -99,22 +102,43 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def parse_files(files: Iterable[Path], root: Path) -> tuple[list[ast.SourceFile], list[Diagnostic]]:
-    """Parse each file; syntax errors are collected, not raised."""
+def parse_files(files: Iterable[Path], root: Path, *, cache: bool = True
+                ) -> tuple[list[ast.SourceFile], list[Diagnostic]]:
+    """Parse each file; syntax errors are collected, not raised.
+
+    Files unchanged since an earlier run come from the project's parse cache (see parse_cache).
+    """
     sources, diagnostics = [], []
-    # The cyclic GC keeps rescanning the growing heap of parse trees; nothing here is cyclic
-    # garbage worth collecting mid-batch (about 2x on large projects).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        _parse_all(files, root, sources, diagnostics)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    parse_cache = cache_for(root) if cache else None
+    with gc_paused():
+        _parse_all(files, root, sources, diagnostics, parse_cache.parse if parse_cache else parse)
+        if parse_cache:
+            parse_cache.save()
     return sources, diagnostics
 
 
-def _parse_all(files, root: Path, sources: list, diagnostics: list) -> None:
+@contextmanager
+def gc_paused(*, freeze: bool = False):
+    """Pause the cyclic GC during a batch that only builds objects that stay alive.
+
+    Parsing a project and compiling it allocate hundreds of thousands of objects and free almost
+    none; the collector would rescan that growing heap again and again (about 2x on large
+    projects, compile included). With `freeze` (for a command that ends soon after), what was
+    built is moved out of the collector's sight, so that re-enabling it does not cost one full
+    scan of the heap (0.5 s on 1,000 files).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            if freeze:
+                gc.freeze()
+            gc.enable()
+
+
+def _parse_all(files, root: Path, sources: list, diagnostics: list, parse_one) -> None:
     for path in files:
         shown = _display_path(path, root)
         try:
@@ -123,7 +147,7 @@ def _parse_all(files, root: Path, sources: list, diagnostics: list) -> None:
             diagnostics.append(Diagnostic(shown, None, None, f"cannot read file: {exc}", "io"))
             continue
         try:
-            sources.append(parse(text, shown))
+            sources.append(parse_one(text, shown))
         except SegflowError as exc:
             diagnostics.extend(exc.diagnostics)
 
@@ -142,7 +166,8 @@ def load_sources(sources: list[ast.SourceFile], root: Path) -> Project:
 def build_project(sources: list[ast.SourceFile], root: Path, diagnostics: list[Diagnostic], *,
                   check_list_files: bool = True) -> Project:
     """Check parsed files together and build the project; raise with every problem found."""
-    diagnostics = [*diagnostics, *check_files(sources)]
+    with gc_paused():
+        diagnostics = [*diagnostics, *check_files(sources)]
     if check_list_files:
         diagnostics += _check_list_files(sources, root)
     if diagnostics:
@@ -198,6 +223,10 @@ def _check_list_files(sources: list[ast.SourceFile], root: Path) -> list[Diagnos
 
 
 def _display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))  # the usual case, without a system call
+    except ValueError:
+        pass
     try:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:

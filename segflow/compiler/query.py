@@ -6,14 +6,17 @@ SQL is built as sqlglot trees and rendered once, at the edge, in the requested d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
+from segflow.compiler import nodes as n
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.facts import FACTS, FactSet, facts_ctes
 from segflow.compiler.predicates import PredicateCompiler
-from segflow.compiler.project import Project
+from segflow.compiler.project import Project, Segment, gc_paused
+from segflow.errors import Diagnostic, SegflowError
 
 DIALECT = "postgres"
 
@@ -23,23 +26,43 @@ def render(expression: exp.Expression, dialect: str = DIALECT, pretty: bool = Tr
     return expression.sql(dialect=dialect, pretty=pretty)
 
 
-def _rules(project: Project) -> dict:
-    return {s.id: s.rule for s in project.segments.values()}
+class _Rules(Mapping):
+    """Segment id -> rule, read from the project on demand (not copied for every query)."""
+
+    def __init__(self, project: Project):
+        self._segments = project.segments
+
+    def __getitem__(self, segment_id: str):
+        return self._segments[segment_id].rule
+
+    def __iter__(self):
+        return iter(self._segments)
+
+    def __len__(self) -> int:
+        return len(self._segments)
+
+
+def _rules(project: Project) -> Mapping:
+    return _Rules(project)
 
 
 def segment_query(project: Project, segment_id: str, ev: Evaluation) -> exp.Select:
     """One query returning the ids of the customers in a segment as of `ev.as_of`."""
-    project.segment(segment_id)  # raises a clear error for an unknown id
+    segment = project.segment(segment_id)  # raises a clear error for an unknown id
     facts = FactSet()
-    predicate = PredicateCompiler(ev, facts, _rules(project)).segment(segment_id).sql
+    compiler = PredicateCompiler(ev, facts, _rules(project))
+    try:
+        predicate = compiler.segment(segment_id).sql
+    except SegflowError as exc:
+        raise SegflowError(_located(project, segment, exc)) from None
     query = (
-        exp.select(exp.column("customer_id", FACTS))
-        .from_(exp.to_table("facts").as_(FACTS))
-        .where(predicate)
-        .order_by(exp.column("customer_id", FACTS))
+        exp.select(n.column("customer_id", FACTS))
+        .from_(n.table("facts", FACTS), copy=False)
+        .where(predicate, copy=False)
+        .order_by(n.column("customer_id", FACTS), copy=False)
     )
     for name, cte in facts_ctes(facts, ev):
-        query = query.with_(name, as_=cte)
+        query = query.with_(name, as_=cte, copy=False)
     return query
 
 
@@ -53,14 +76,49 @@ class CompiledProject:
 
     def facts_query(self) -> exp.Select:
         """SELECT producing the facts relation (one row per customer)."""
-        query = exp.select("*").from_(exp.to_table("facts"))
+        query = exp.select(exp.Star()).from_(n.table("facts"), copy=False)
         for name, cte in facts_ctes(self.facts, self.evaluation):
-            query = query.with_(name, as_=cte)
+            query = query.with_(name, as_=cte, copy=False)
         return query
 
 
 def compile_project(project: Project, ev: Evaluation) -> CompiledProject:
+    """Every segment over shared facts; raises with every segment that cannot be compiled."""
+    compiled, problems = compile_checked(project, ev)
+    if problems:
+        raise SegflowError(problems)
+    return compiled
+
+
+def compile_checked(project: Project, ev: Evaluation) -> tuple[CompiledProject, list[Diagnostic]]:
+    """Compile every segment it can; the problems of the others, located in their files.
+
+    A segment that refers to one that failed is skipped: its problem is the other's.
+    """
     facts = FactSet()
     compiler = PredicateCompiler(ev, facts, _rules(project))
-    predicates = {s.id: compiler.segment(s.id).sql for s in project.in_dependency_order()}
-    return CompiledProject(ev, facts, predicates)
+    predicates: dict[str, exp.Expression] = {}
+    problems: list[Diagnostic] = []
+    failed: set[str] = set()
+    with gc_paused():
+        for seg in project.in_dependency_order():
+            if failed.intersection(seg.depends_on):
+                failed.add(seg.id)
+                continue
+            try:
+                predicates[seg.id] = compiler.segment(seg.id).sql
+            except SegflowError as exc:
+                failed.add(seg.id)
+                problems += _located(project, seg, exc)
+    return CompiledProject(ev, facts, predicates), problems
+
+
+def _located(project: Project, segment: Segment, exc: SegflowError) -> list[Diagnostic]:
+    """The compiler's diagnostics with the segment's file and source line filled in."""
+    source = next((f for f in project.files if f.path == segment.path), None)
+    out = []
+    for d in exc.diagnostics:
+        if d.file is None and d.line is not None:
+            d = replace(d, file=segment.path, source_line=source.line(d.line) if source else None)
+        out.append(d)
+    return out

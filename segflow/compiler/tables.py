@@ -7,6 +7,8 @@ from importlib import resources
 import sqlglot
 from sqlglot import exp
 
+from segflow.compiler import nodes as n
+
 SCHEMA = "store"
 CUSTOMERS = f"{SCHEMA}.customers"
 ORDERS = f"{SCHEMA}.orders"
@@ -20,15 +22,15 @@ def canonical_ddl() -> str:
 
 
 def table(name: str, alias: str) -> exp.Table:
-    return exp.to_table(name).as_(alias)  # type: ignore[return-value]
+    return n.table(name, alias)
 
 
 def counted_orders(alias: str = "o") -> exp.Expression:
     """The orders that count everywhere: attached to a customer, not cancelled, not a test."""
-    return exp.and_(
-        exp.column("customer_id", alias).is_(exp.null()).not_(),
-        exp.column("cancelled_at", alias).is_(exp.null()),
-        exp.not_(exp.column("is_test", alias)),
+    return n.and_(
+        n.is_not_null(n.column("customer_id", alias)),
+        n.is_null(n.column("cancelled_at", alias)),
+        n.not_(n.column("is_test", alias)),
     )
 
 

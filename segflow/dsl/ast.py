@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
-@dataclass(frozen=True)
-class Span:
-    """Where a node starts and ends in its file (1-based lines and columns, end exclusive)."""
+class Span(NamedTuple):
+    """Where a node starts and ends in its file (1-based lines and columns, end exclusive).
+
+    A named tuple rather than a dataclass: the parser makes one per token and node, and tuples
+    are several times cheaper to create and to (un)pickle.
+    """
 
     line: int
     col: int

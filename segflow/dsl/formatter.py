@@ -18,8 +18,10 @@ Layout
     inside rules, with `\\n` escapes. Name lists print as `[a, b]`, value lists as `["a", 1]`.
   * Numbers print as `format(decimal, "f")`: never an exponent, the scale is kept (`500.00` stays
     `500.00`, `007` becomes `7`); dates print as `2024-03-01`, offsets as `today - 30d`.
-  * Blank lines are not kept: the only blank lines are the ones between declarations (and before
-    comments at the end of the file).
+  * Blank lines are not kept: the only blank lines are the ones between declarations, after the
+    file's header comment, and before comments at the end of the file. The header is the own-line
+    comments above the first declaration up to the last one followed by a blank line; it keeps
+    one blank line after it.
   * Rules: keywords lowercase, single spaces, parentheses only where the tree needs them
     (precedence except < or < and < not < comparison; `a except (b except c)` keeps its parentheses,
     `not (a and b)` needs them).
@@ -377,8 +379,31 @@ class _Formatter:
         slot = self.slots.get(key) or _Slot()
         return [indent + t for t in slot.before()] + [indent + text + slot.after()]
 
+    def _file_header(self) -> list[str]:
+        """Own-line comments at the top of the file that a blank line parts from what follows.
+
+        They are taken out of the first declaration's leading comments and printed with one
+        blank line after them, as they were written (a licence, a description of the file).
+        """
+        slot = self.slots.get(("head", 0))
+        if not slot or not slot.leading:
+            return []
+        lines = self.source.text.split("\n")
+        comments = sorted(slot.leading)
+        header_end = 0
+        for k, ((line, _col), _text) in enumerate(comments):
+            nxt = comments[k + 1][0][0] if k + 1 < len(comments) else self.source.decls[0].span.line
+            if any(not lines[n - 1].strip() for n in range(line + 1, nxt)):
+                header_end = k + 1
+        header = comments[:header_end]
+        slot.leading = [c for c in slot.leading if c not in header]
+        return [text for _pos, text in header]
+
     def _decl(self, i: int, decl: ast.Decl) -> str:
+        header = self._file_header() if i == 0 else []
         lines = self._lines_for(("head", i), "", f"{decl.kind} {decl.name} {{")
+        if header:
+            lines = [*header, "", *lines]
         order = sorted(range(len(decl.attrs)), key=lambda j: _attr_rank(decl.attrs[j]))
         for j in order:
             attr = decl.attrs[j]

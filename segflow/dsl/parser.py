@@ -1,5 +1,7 @@
 """Text -> syntax tree. The LALR parser is built once per process and reused.
 
+The AST is built while Lark's LALR parser reduces (no parse tree is made): see `_Builder`.
+
 A syntax error stops Lark at the first problem, so after a failure the file is split at its
 top-level `segment` / `group` lines and each declaration is parsed alone: one run reports a syntax
 error in every broken declaration, not just the first.
@@ -9,17 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
     UnexpectedToken,
-    VisitError,
 )
 
 from segflow.dsl import ast
@@ -51,21 +52,33 @@ _TOKEN_NAMES = {
 
 
 @cache
-def _lark() -> Lark:
+def _parser() -> tuple[Lark, _Builder]:
+    """The LALR parser, calling the builder as it reduces; Lark caches the built grammar."""
+    builder = _Builder()
     grammar = resources.files("segflow.dsl").joinpath("segflow.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    lark = Lark(grammar, parser="lalr", maybe_placeholders=True, keep_all_tokens=True, cache=True,
+                transformer=builder, lexer_callbacks={"COMMENT": builder.comment})
+    return lark, builder
+
+
+def _lark() -> Lark:
+    return _parser()[0]
+
+
+def _parse(text: str) -> tuple[list[ast.Decl], list[Token]]:
+    lark, builder = _parser()
+    return builder.run(lark, text)
 
 
 def parse(text: str, path: str = "<string>") -> ast.SourceFile:
     """Parse a segment file; raises SegflowError with every syntax error found."""
-    comments = _comments(text)
     try:
-        tree = _lark().parse(text)
-        decls = _ToAst().transform(tree)
-    except (UnexpectedInput, _ValueError, VisitError) as first:
+        decls, comment_tokens = _parse(text)
+    except (UnexpectedInput, _ValueError) as first:
         diagnostics = _chunked_errors(text, path) or [_diagnostic(first, text, path, 0)]
         raise SegflowError(diagnostics) from None
-    return ast.SourceFile(path=path, decls=tuple(decls), comments=comments, text=text)
+    return ast.SourceFile(path=path, decls=tuple(decls), comments=_comments(text, comment_tokens),
+                          text=text)
 
 
 def parse_expr(text: str) -> ast.Expr:
@@ -76,38 +89,13 @@ def parse_expr(text: str) -> ast.Expr:
     return decl.where.expr
 
 
-# The string terminals of segflow.lark: a '#' inside either is not a comment.
-_STRING_RE = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL)
-_SHORT_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
-
-
-def _comments(text: str) -> tuple[ast.Comment, ...]:
-    """Every comment, scanning the whole text so that a '#' inside a (long) string is skipped.
-
-    Lines are counted at '\\n' only, as Lark counts them, so comment and node positions agree.
-    """
+def _comments(text: str, tokens: list[Token]) -> tuple[ast.Comment, ...]:
+    """The comments the lexer skipped (so a '#' inside a string is never one)."""
     found = []
-    i, line, line_start = 0, 1, 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\n":
-            line, line_start = line + 1, i + 1
-        elif ch == '"':
-            m = _STRING_RE.match(text, i) or _SHORT_STRING_RE.match(text, i)
-            if m:
-                line += m.group().count("\n")
-                if "\n" in m.group():
-                    line_start = i + m.group().rindex("\n") + 1
-                i = m.end()
-                continue
-        elif ch == "#":
-            end = text.find("\n", i)
-            end = len(text) if end < 0 else end
-            before = text[line_start:i]
-            found.append(ast.Comment(text[i:end].rstrip(), line, i - line_start + 1, not before.strip()))
-            i = end
-            continue
-        i += 1
+    for tok in tokens:
+        line_start = text.rfind("\n", 0, tok.start_pos) + 1
+        own_line = not text[line_start:tok.start_pos].strip()
+        found.append(ast.Comment(tok.rstrip(), tok.line, tok.column, own_line))
     return tuple(found)
 
 
@@ -120,16 +108,14 @@ def _chunked_errors(text: str, path: str) -> list[Diagnostic]:
         chunk = text[begin:end]
         line_offset = text.count("\n", 0, begin)
         try:
-            _ToAst().transform(_lark().parse(chunk))
-        except (UnexpectedInput, _ValueError, VisitError) as exc:
+            _parse(chunk)
+        except (UnexpectedInput, _ValueError) as exc:
             diagnostics.append(_diagnostic(exc, text, path, line_offset))
     return diagnostics
 
 
 def _diagnostic(exc: Exception, text: str, path: str, line_offset: int) -> Diagnostic:
     lines = text.splitlines()
-    if isinstance(exc, VisitError):
-        exc = exc.orig_exc
     if isinstance(exc, _ValueError):
         line, col, end_col, message = exc.line, exc.col, exc.end_col, exc.message
     else:
@@ -177,23 +163,9 @@ class _ValueError(Exception):
 
     def __init__(self, at: Token | ast.Span, message: str):
         super().__init__(message)
-        span = _span(at) if isinstance(at, Token) else at
+        span = _tok(at) if isinstance(at, Token) else at
         self.line, self.col, self.end_col = span.line, span.col, span.end_col
         self.message = message
-
-
-def _span(meta_or_token) -> ast.Span:
-    if isinstance(meta_or_token, Token):
-        return ast.Span(
-            meta_or_token.line,
-            meta_or_token.column,
-            meta_or_token.end_line,
-            meta_or_token.end_column,
-        )
-    meta = meta_or_token
-    if getattr(meta, "empty", False):
-        return ast.Span.unknown()
-    return ast.Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
@@ -216,157 +188,220 @@ def unescape(token: Token) -> str:
     return "".join(out)
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    """Lark tree -> ast nodes."""
+class _Paren:
+    """A parenthesised expression while parsing: the node, and the span including '(' and ')'.
 
-    def start(self, meta, decls):
-        return list(decls)
+    The node keeps its own span; an enclosing node's span reaches to the parentheses.
+    """
 
-    def group_decl(self, meta, children):
-        name, *attrs = children
-        return ast.GroupDecl(str(name), tuple(attrs), _span(name), _span(meta))
+    __slots__ = ("node", "span")
 
-    def segment_decl(self, meta, children):
-        name, *items = children
-        attrs = tuple(i for i in items if isinstance(i, ast.Attr))
-        wheres = [i for i in items if isinstance(i, ast.Where)]
+    def __init__(self, node, span: ast.Span):
+        self.node, self.span = node, span
+
+
+def _unwrap(child):
+    return child.node if type(child) is _Paren else child
+
+
+def _tok(token: Token) -> ast.Span:
+    return ast.Span(token.line, token.column, token.end_line, token.end_column)
+
+
+def _between(first, last) -> ast.Span:
+    """From the start of `first` to the end of `last` (tokens or nodes with a span)."""
+    a = _tok(first) if isinstance(first, Token) else first.span
+    b = _tok(last) if isinstance(last, Token) else last.span
+    return ast.Span(a.line, a.col, b.end_line, b.end_col)
+
+
+class _Builder(Transformer):
+    """Builds ast nodes while the LALR parser reduces: no parse tree is made.
+
+    Lark calls these with every token of the rule (keep_all_tokens), so spans run from the first
+    token to the last, punctuation included. A value error (an impossible date, a bad escape) is
+    recorded and the parse goes on, so that a syntax error later in the text wins, as it would if
+    the tree were transformed after parsing; `run` raises it at the end.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.error: _ValueError | None = None
+        self.comments: list[Token] = []
+
+    def run(self, parser: Lark, text: str):
+        self.error, self.comments = None, []
+        try:
+            decls = parser.parse(text)
+            if self.error is not None:
+                raise self.error
+            return decls, self.comments
+        finally:
+            self.comments = []
+
+    def comment(self, token: Token) -> Token:
+        self.comments.append(token)
+        return token
+
+    def _fail(self, at, message: str) -> None:
+        if self.error is None:
+            self.error = _ValueError(at, message)
+
+    def start(self, decls):
+        return decls
+
+    def group_decl(self, c):
+        kw, name, _lb, *attrs, rb = c
+        return ast.GroupDecl(str(name), tuple(attrs), _tok(name), _between(kw, rb))
+
+    def segment_decl(self, c):
+        kw, name, _lb, *items, rb = c
+        attrs = tuple(i for i in items if type(i) is ast.Attr)
+        wheres = [i for i in items if type(i) is ast.Where]
         if len(wheres) > 1:
-            raise _ValueError(wheres[1].span, "a segment has one 'where' rule; combine them with 'and'")
+            self._fail(wheres[1].span, "a segment has one 'where' rule; combine them with 'and'")
         where = wheres[0] if wheres else None
-        return ast.SegmentDecl(str(name), attrs, where, _span(name), _span(meta))
+        return ast.SegmentDecl(str(name), attrs, where, _tok(name), _between(kw, rb))
 
-    def where_clause(self, meta, children):
-        _kw, expr = children
-        return ast.Where(expr, _span(meta))
+    def where_clause(self, c):
+        kw, expr = c
+        return ast.Where(_unwrap(expr), _between(kw, expr))
 
-    def attr(self, meta, children):
-        name, value = children
-        return ast.Attr(str(name), value, _span(meta))
+    def attr(self, c):
+        name, _eq, value = c
+        return ast.Attr(str(name), value, _between(name, value))
 
-    def name_list(self, meta, children):
-        names = [c for c in children if c is not None]
-        return ast.NameList(tuple(str(n) for n in names), tuple(_span(n) for n in names), _span(meta))
+    def name_list(self, c):
+        names = [t for t in c[1:-1] if t is not None and t.type == "NAME"]
+        return ast.NameList(tuple(str(n) for n in names), tuple(_tok(n) for n in names),
+                            _between(c[0], c[-1]))
 
-    def string(self, meta, children):
-        (tok,) = children
-        return ast.StringLit(unescape(tok), _span(tok))
+    def string(self, c):
+        (tok,) = c
+        try:
+            value = unescape(tok)
+        except _ValueError as exc:
+            self._fail(_tok(tok), exc.message)
+            value = ""
+        return ast.StringLit(value, _tok(tok))
 
     # -- expressions
-    def _boolop(self, op, meta, children):
-        left, right = children
+    def _boolop(self, op, c):
+        left, _kw, right = c
+        span = _between(left, right)
+        left, right = _unwrap(left), _unwrap(right)
         # and/or are associative, so nested runs flatten whatever the parentheses; except is
         # not (a except (b except c) keeps b except c apart), so only its left side flattens.
         sides = (left, right) if op != "except" else (left,)
         operands = []
         for side in sides:
-            if isinstance(side, ast.BoolOp) and side.op == op:
+            if type(side) is ast.BoolOp and side.op == op:
                 operands.extend(side.operands)
             else:
                 operands.append(side)
         if op == "except":
             operands.append(right)
-        return ast.BoolOp(op, tuple(operands), _span(meta))
+        return ast.BoolOp(op, tuple(operands), span)
 
-    def and_(self, meta, children):
-        return self._boolop("and", meta, children)
+    def and_(self, c):
+        return self._boolop("and", c)
 
-    def or_(self, meta, children):
-        return self._boolop("or", meta, children)
+    def or_(self, c):
+        return self._boolop("or", c)
 
-    def except_(self, meta, children):
-        return self._boolop("except", meta, children)
+    def except_(self, c):
+        return self._boolop("except", c)
 
-    def not_(self, meta, children):
-        _kw, operand = children
-        return ast.Not(operand, _span(meta))
+    def not_(self, c):
+        kw, operand = c
+        return ast.Not(_unwrap(operand), _between(kw, operand))
 
-    def paren(self, meta, children):
-        (inner,) = children
-        return inner
+    def paren(self, c):
+        lp, inner, rp = c
+        return _Paren(_unwrap(inner), _between(lp, rp))
 
-    def segment_ref(self, meta, children):
-        _kw, name = children
-        return ast.SegmentRef(str(name), _span(meta))
+    def segment_ref(self, c):
+        kw, name = c
+        return ast.SegmentRef(str(name), _between(kw, name))
 
-    def bare(self, meta, children):
-        (operand,) = children
-        return ast.Truthy(operand, _span(meta))
+    def bare(self, c):
+        (operand,) = c
+        return ast.Truthy(operand, operand.span)
 
-    def compare(self, meta, children):
-        operand, op, value = children
-        return ast.Compare(operand, str(op), value, _span(meta))
+    def compare(self, c):
+        operand, op, value = c
+        return ast.Compare(operand, str(op), value, _between(operand, value))
 
-    def in_(self, meta, children):
-        operand, _kw, values = children
-        return ast.InList(operand, values, False, _span(meta))
+    def in_(self, c):
+        operand, _kw, values = c
+        return ast.InList(operand, values, False, _between(operand, values))
 
-    def not_in(self, meta, children):
-        operand, _not, _in, values = children
-        return ast.InList(operand, values, True, _span(meta))
+    def not_in(self, c):
+        operand, _not, _in, values = c
+        return ast.InList(operand, values, True, _between(operand, values))
 
-    def contains(self, meta, children):
-        operand, _kw, value = children
-        return ast.Compare(operand, "contains", value, _span(meta))
+    def contains(self, c):
+        operand, _kw, value = c
+        return ast.Compare(operand, "contains", value, _between(operand, value))
 
-    def starts_with(self, meta, children):
-        operand, _s, _w, value = children
-        return ast.Compare(operand, "starts with", value, _span(meta))
+    def starts_with(self, c):
+        operand, _s, _w, value = c
+        return ast.Compare(operand, "starts with", value, _between(operand, value))
 
-    def is_set(self, meta, children):
-        return ast.IsSet(children[0], False, _span(meta))
+    def is_set(self, c):
+        return ast.IsSet(c[0], False, _between(c[0], c[-1]))
 
-    def is_not_set(self, meta, children):
-        return ast.IsSet(children[0], True, _span(meta))
+    def is_not_set(self, c):
+        return ast.IsSet(c[0], True, _between(c[0], c[-1]))
 
-    def between(self, meta, children):
-        operand, _kw, low, high = children
-        return ast.Between(operand, low, high, _span(meta))
+    def between(self, c):
+        operand, _kw, low, _and, high = c
+        return ast.Between(operand, low, high, _between(operand, high))
 
-    def field(self, meta, children):
-        (name,) = children
-        return ast.Field(str(name), _span(name))
+    def field(self, c):
+        (name,) = c
+        return ast.Field(str(name), _tok(name))
 
-    def scoped(self, meta, children):
-        scope, name = children
-        return ast.Scoped(str(scope), str(name), _span(scope), _span(name), _span(meta))
+    def scoped(self, c):
+        scope, _dot, name = c
+        return ast.Scoped(str(scope), str(name), _tok(scope), _tok(name), _between(scope, name))
 
-    def aggregate(self, meta, children):
-        scope, where, func = children
-        return ast.Aggregate(str(scope), where, str(func), _span(scope), _span(func), _span(meta))
+    def aggregate(self, c):
+        scope, _lb, where, _rb, _dot, func = c
+        return ast.Aggregate(str(scope), _unwrap(where), str(func), _tok(scope), _tok(func),
+                             _between(scope, func))
 
-    def list_value(self, meta, children):
-        return ast.ListLit(tuple(c for c in children if c is not None), _span(meta))
+    def list_value(self, c):
+        items = tuple(v for v in c[1:-1] if v is not None and not isinstance(v, Token))
+        return ast.ListLit(items, _between(c[0], c[-1]))
 
     # -- values
-    def number(self, meta, children):
-        (tok,) = children
+    def number(self, c):
+        (tok,) = c
+        return ast.NumberLit(Decimal(str(tok)), _tok(tok))
+
+    def true(self, c):
+        return ast.BoolLit(True, _tok(c[0]))
+
+    def false(self, c):
+        return ast.BoolLit(False, _tok(c[0]))
+
+    def date(self, c):
+        (tok,) = c
         try:
-            return ast.NumberLit(Decimal(str(tok)), _span(tok))
-        except InvalidOperation:  # pragma: no cover - the token regex admits only decimals
-            raise _ValueError(tok, f"invalid number {tok!s}") from None
-
-    def true(self, meta, children):
-        return ast.BoolLit(True, _span(children[0]))
-
-    def false(self, meta, children):
-        return ast.BoolLit(False, _span(children[0]))
-
-    def date(self, meta, children):
-        (tok,) = children
-        try:
-            return ast.DateLit(dt.date.fromisoformat(str(tok)), _span(tok))
+            day = dt.date.fromisoformat(str(tok))
         except ValueError:
-            raise _ValueError(tok, f"invalid date {tok!s}: no such day") from None
+            self._fail(tok, f"invalid date {tok!s}: no such day")
+            day = dt.date.min
+        return ast.DateLit(day, _tok(tok))
 
-    def today(self, meta, children):
-        return ast.Today(_span(children[0]))
+    def today(self, c):
+        return ast.Today(_tok(c[0]))
 
-    def date_offset(self, meta, children):
-        base, sign, dur = children
+    def date_offset(self, c):
+        base, sign, dur = c
         amount = int(str(dur)[:-1])
         if amount > 100_000:
-            raise _ValueError(dur, f"duration {dur!s} is too long (at most 100000 units)")
-        duration = ast.Duration(amount, str(dur)[-1], _span(dur))
-        return ast.DateOffset(base, str(sign), duration, _span(meta))
-
+            self._fail(dur, f"duration {dur!s} is too long (at most 100000 units)")
+        duration = ast.Duration(amount, str(dur)[-1], _tok(dur))
+        return ast.DateOffset(base, str(sign), duration, _between(base, dur))

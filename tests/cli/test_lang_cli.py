@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -122,3 +124,39 @@ def test_bad_config_is_one_clear_error(tmp_path):
 def test_version():
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0 and "seg, version" in result.output
+
+
+OUT_OF_RANGE = """\
+segment far {
+  where first_order_date <= today + 9000y
+}
+
+segment uses_far {
+  where segment far and order_count >= 1
+}
+
+segment fine {
+  where order_count >= 1
+}
+"""
+
+
+def test_validate_compiles_every_segment_and_locates_compile_errors(tmp_path):
+    root = project(tmp_path, {"x.seg": OUT_OF_RANGE})
+    result = invoke(root, "validate")
+    assert result.exit_code == 1
+    # reported once, where the date is, not again in the segment that refers to it
+    assert "segments/x.seg:2:29: date out of range (years 1 to 9999)" in result.output
+    assert "1 error in 1 file" in result.output
+    compiled = invoke(root, "compile", "uses_far")
+    assert compiled.exit_code == 1 and "segments/x.seg:2:29: date out of range" in compiled.output
+
+
+def test_language_commands_start_without_the_runtime(tmp_path):
+    """`seg validate` imports neither psycopg nor the runtime (start-up time in CI)."""
+    code = ("import sys\nfrom segflow.cli.main import main\n"
+            f"sys.argv = ['seg', '-C', {str(project(tmp_path))!r}, 'validate']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('psycopg', 'segflow.runtime'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "[]", out.stdout + out.stderr

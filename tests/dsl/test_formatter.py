@@ -488,3 +488,17 @@ def test_parse_arbitrary_text(text):
 @given(token_soup)
 def test_parse_token_soup(text):
     _check_parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# header\n# two\n\nsegment a { where x }\n", "# header\n# two\n\nsegment a {\n"),
+        ("# header\n\n\n# about a\nsegment a { where x }\n", "# header\n\n# about a\nsegment a {\n"),
+        ("# about a\nsegment a { where x }\n", "# about a\nsegment a {\n"),
+    ],
+)
+def test_blank_line_after_the_file_header_comment_is_kept(text, expected):
+    out = format_text(text)
+    assert out.startswith(expected)
+    assert format_text(out) == out
