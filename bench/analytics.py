@@ -36,7 +36,7 @@ from segflow.runtime.run import run_day
 from segflow.runtime.synth import generate_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
-from daily_run import machine
+from common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = "UTC"

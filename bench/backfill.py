@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 
-from daily_run import ROOT, TZ, machine, segments_text, timed
+from common import TZ, bench_project, throwaway_cluster, timed
 
 from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.project import load_project
 from segflow.compiler.query import render, segment_query
 from segflow.runtime.apply import apply_plan
 from segflow.runtime.backfill import backfill
 from segflow.runtime.db import connect, migrate
-from segflow.runtime.pgserver import Cluster
 from segflow.runtime.plan import plan_for
 from segflow.runtime.run import run_day
 from segflow.runtime.synth import generate_store
@@ -41,68 +37,51 @@ def main() -> None:
     ap.add_argument("--naive-days", type=int, default=2)
     ap.add_argument("--naive-segments", type=int, default=10)
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="segflow-bench-"))
-    home.chmod(0o755)
-    cluster = Cluster(home, ephemeral=True)
-    try:
-        cluster.start()
-        with cluster.connect() as c:
-            version = c.execute("SHOW server_version").fetchone()[0]
-        print(f"machine: {machine()}, PostgreSQL {version}")
-        end = dt.date(2026, 6, 30)
-        with connect(cluster.url(), autocommit=True) as conn:
-            migrate(conn)
-            timed("generate + load store", lambda: generate_store(conn, args.customers, 7, end))
-            counts = conn.execute("SELECT (SELECT count(*) FROM store.customers),"
-                                  " (SELECT count(*) FROM store.orders)").fetchone()
-            conn.execute("VACUUM ANALYZE")
-            examples = load_project([ROOT / "segments"], ROOT)
-            tmp = Path(tempfile.mkdtemp())
-            shutil.copytree(ROOT / "segments", tmp / "segments")
-            (tmp / "segments" / "bench.seg").write_text(
-                segments_text(args.segments - len(examples.segments)))
-            project = load_project([tmp / "segments"], tmp)
-            n_segments = len(project.segments)
-            print(f"store: {counts[0]:,} customers, {counts[1]:,} orders; "
-                  f"{n_segments} segments; {args.days} days")
-            timed("plan + apply", lambda: apply_plan(
-                conn, plan_for(conn, project, TZ, end), tmp, TZ))
-            timed("seg run (today)", lambda: run_day(conn, end, TZ, tmp))
-            start = end - dt.timedelta(days=args.days)
-            last = end - dt.timedelta(days=1)
-            ticks = []
-            backfill_s, result = timed(
-                f"seg backfill --all, {args.days} days",
-                lambda: backfill(conn, tmp, TZ, None, start, last,
-                                 progress=lambda d, done, total: ticks.append(time.perf_counter())))
-            print(f"  {result.written:,} day snapshots, {result.entered:,} entered, "
-                  f"{result.left:,} left")
-            sample_days = [start + dt.timedelta(days=i * args.days // args.naive_days)
-                           for i in range(args.naive_days)]
-            sample_segments = sorted(project.segments)[:: max(1, n_segments
-                                                              // args.naive_segments)]
-            sample_segments = sample_segments[: args.naive_segments]
+    end = dt.date(2026, 6, 30)
+    with throwaway_cluster() as url, connect(url, autocommit=True) as conn:
+        migrate(conn)
+        timed("generate + load store", lambda: generate_store(conn, args.customers, 7, end))
+        counts = conn.execute("SELECT (SELECT count(*) FROM store.customers),"
+                              " (SELECT count(*) FROM store.orders)").fetchone()
+        conn.execute("VACUUM ANALYZE")
+        project, tmp = bench_project(args.segments)
+        n_segments = len(project.segments)
+        print(f"store: {counts[0]:,} customers, {counts[1]:,} orders; "
+              f"{n_segments} segments; {args.days} days")
+        timed("plan + apply", lambda: apply_plan(conn, plan_for(conn, project, TZ, end), tmp, TZ))
+        timed("seg run (today)", lambda: run_day(conn, end, TZ, tmp))
+        start = end - dt.timedelta(days=args.days)
+        last = end - dt.timedelta(days=1)
+        ticks: list[float] = []
+        backfill_s, result = timed(
+            f"seg backfill --all, {args.days} days",
+            lambda: backfill(conn, tmp, TZ, None, start, last,
+                             progress=lambda d, done, total: ticks.append(time.perf_counter())))
+        print(f"  {result.written:,} day snapshots, {result.entered:,} entered, "
+              f"{result.left:,} left")
+        sample_days = [start + dt.timedelta(days=i * args.days // args.naive_days)
+                       for i in range(args.naive_days)]
+        step = max(1, n_segments // args.naive_segments)
+        sample_segments = sorted(project.segments)[::step][: args.naive_segments]
 
-            def naive():
-                for day in sample_days:
-                    ev = Evaluation(day, TZ)
-                    for sid in sample_segments:
-                        conn.execute(
-                            f"SELECT count(*) FROM ({render(segment_query(project, sid, ev))}) q")
+        def naive():
+            for day in sample_days:
+                ev = Evaluation(day, TZ)
+                for sid in sample_segments:
+                    conn.execute(
+                        f"SELECT count(*) FROM ({render(segment_query(project, sid, ev))}) q")
 
-            naive_s, _ = timed(f"(naive) {len(sample_segments)} segments x {len(sample_days)} "
-                               "days, one query each on the orders", naive)
-            per_query = naive_s / (len(sample_segments) * len(sample_days))
-            naive_total = per_query * n_segments * args.days
-        print()
-        print(f"seg backfill: {backfill_s:.1f} s for {args.days} days x {n_segments} segments "
-              f"({backfill_s / args.days:.2f} s per day; target < 300 s)")
-        print(f"naive, extrapolated from {len(sample_segments) * len(sample_days)} queries "
-              f"({per_query:.3f} s each) to {n_segments * args.days:,}: {naive_total:.0f} s -> "
-              f"naive / backfill = {naive_total / backfill_s:.1f}x (target >= 20x)")
-    finally:
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
+        queries = len(sample_segments) * len(sample_days)
+        naive_s, _ = timed(f"(naive) {len(sample_segments)} segments x {len(sample_days)} days,"
+                           " one query each on the orders", naive)
+        per_query = naive_s / queries
+        naive_total = per_query * n_segments * args.days
+    print()
+    print(f"seg backfill: {backfill_s:.1f} s for {args.days} days x {n_segments} segments "
+          f"({backfill_s / args.days:.2f} s per day; target < 300 s)")
+    print(f"naive, extrapolated from {queries} queries ({per_query:.3f} s each) to "
+          f"{n_segments * args.days:,}: {naive_total:.0f} s -> naive / backfill = "
+          f"{naive_total / backfill_s:.1f}x (target >= 20x)")
 
 
 if __name__ == "__main__":

@@ -163,7 +163,7 @@ _MEMBERS_ON = """
         JOIN LATERAL (
             SELECT customer_id, day, sum(CASE WHEN entered THEN 1 ELSE -1 END) AS net
             FROM segflow.membership_events
-            WHERE segment_ord = b.ordinal AND day <= b.day AND {which}
+            WHERE segment_ord = b.ordinal AND day <= b.day AND ({which})
             GROUP BY customer_id, day
             HAVING sum(CASE WHEN entered THEN 1 ELSE -1 END) <> 0
         ) AS e ON true

@@ -176,6 +176,11 @@ def test_days_before_a_segment_existed_join_its_recorded_history(conn, generated
     joined = conn.execute("SELECT count(*) FROM segflow.membership_events WHERE day = %s"
                           " AND backfilled AND NOT entered", (DAYS[0],)).fetchone()[0]
     assert joined > 0  # customers in the backfilled chain who were not members on the apply day
+    assert conn.execute(  # and only they: each such event follows an entry in the chain
+        "SELECT count(*) FROM segflow.membership_events AS e WHERE e.day = %s AND e.backfilled"
+        " AND NOT EXISTS (SELECT 1 FROM segflow.membership_events AS p"
+        "   WHERE p.segment_ord = e.segment_ord AND p.customer_id = e.customer_id"
+        "     AND p.day < e.day AND p.entered = NOT e.entered)", (DAYS[0],)).fetchone()[0] == 0
     again = _backfill(conn, generated, start=start, end=end)
     assert again.written == 0
     assert conn.execute("SELECT count(*) FROM segflow.membership_events WHERE day = %s"

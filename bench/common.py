@@ -1,0 +1,87 @@
+"""What the benchmarks share: the machine line, timing, a throwaway cluster, the bench project."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from segflow.compiler.project import Project, load_project
+from segflow.runtime.pgserver import Cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+TZ = "UTC"
+
+VARIATIONS = [
+    "order_count >= {n}",
+    "total_spent >= {m}",
+    "days_since_last_order <= {d}",
+    'first_order.product = "{p}"',
+    'orders.source = "{s}"',
+    'first_order.utm_source = "{u}"',
+    'province = "{r}"',
+    'tags contains "{t}"',
+    'first_order.product = "{p}" and later_orders.product = "{q}"',
+    "orders[date >= today - {d}d].count >= {k}",
+]
+PRODUCTS = ["Coffee Starter Kit", "Coffee Beans Refill", "Espresso Blend", "Decaf Beans",
+            "Cold Brew Pack", "Ceramic Mug", "Pour Over Kit", "Burr Grinder", "Tea Sampler"]
+
+
+def segments_text(count: int) -> str:
+    """`count` generated segments of the ten kinds above, with varied thresholds."""
+    out = []
+    for i in range(count):
+        rule = VARIATIONS[i % len(VARIATIONS)].format(
+            n=2 + i % 6, m=100 + 50 * (i % 9), d=30 + 15 * (i % 12), p=PRODUCTS[i % 9],
+            q=PRODUCTS[(i + 1) % 9], s=["web", "pos", "facebook", "amazon"][i % 4],
+            u=["facebook", "google", "instagram", "newsletter"][i % 4],
+            r=["ON", "QC", "BC", "CA", "NY"][i % 5], t=["vip", "wholesale", "newsletter"][i % 3],
+            k=1 + i % 3)
+        out.append(f"segment bench_{i:03d} {{\n  where {rule}\n}}\n")
+    return "\n".join(out)
+
+
+def bench_project(segments: int) -> tuple[Project, Path]:
+    """The example segments plus generated variations up to `segments`, in a temporary root."""
+    examples = load_project([ROOT / "segments"], ROOT)
+    root = Path(tempfile.mkdtemp())
+    shutil.copytree(ROOT / "segments", root / "segments")
+    (root / "segments" / "bench.seg").write_text(segments_text(segments - len(examples.segments)))
+    return load_project([root / "segments"], root), root
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.python_implementation()} " \
+           f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+
+
+def timed(label: str, fn):
+    t = time.perf_counter()
+    out = fn()
+    s = time.perf_counter() - t
+    print(f"  {label}: {s:.1f} s", flush=True)
+    return s, out
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """A fresh PostgreSQL cluster for one benchmark; prints the machine line; yields its URL."""
+    home = Path(tempfile.mkdtemp(prefix="segflow-bench-"))
+    home.chmod(0o755)
+    cluster = Cluster(home, ephemeral=True)
+    try:
+        cluster.start()
+        with cluster.connect() as c:
+            version = c.execute("SHOW server_version").fetchone()[0]
+        print(f"machine: {machine()}, PostgreSQL {version}", flush=True)
+        yield cluster.url()
+    finally:
+        cluster.destroy()
+        shutil.rmtree(home, ignore_errors=True)
