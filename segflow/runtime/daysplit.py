@@ -81,14 +81,16 @@ class DaySplit:
         if moving:
             scan = self._moving_scan(moving, customers)
             query = query.select(*(
-                exp.alias_(exp.Coalesce(this=exp.column(n, "m"), expressions=[a.default])
-                           if a.default is not None else exp.column(n, "m"), n)
+                exp.alias_(exp.Coalesce(this=exp.column(n, "m"), expressions=[a.default.copy()])
+                           if a.default is not None else exp.column(n, "m"), n, copy=False)
                 for n, a in sorted(moving.items())
-            )).join(exp.Subquery(this=scan, alias=exp.TableAlias(this=exp.to_identifier("m"))),
-                    on=exp.column("customer_id", "m").eq(exp.column("customer_id", FACTS)),
-                    join_type="left")
+            ), copy=False).join(
+                exp.Subquery(this=scan, alias=exp.TableAlias(this=exp.to_identifier("m"))),
+                on=exp.column("customer_id", "m").eq(exp.column("customer_id", FACTS)),
+                join_type="left", copy=False)
         if customers is not None:
-            query = query.where(exp.column("customer_id", FACTS).isin(query=customers.copy()))
+            query = query.where(exp.column("customer_id", FACTS).isin(query=customers.copy()),
+                                copy=False)
         return query
 
     def _moving(self, previous: DaySplit | None) -> dict[str, Aggregate]:
@@ -115,20 +117,21 @@ class DaySplit:
         bound = _earliest_bound(list(moving.values()))
         placed = exp.column("placed_at", ORDER)
         if bound is not None:
-            order_facts = order_facts.where(placed >= bound)
+            order_facts = order_facts.where(placed >= bound, copy=False)
         if customers is not None:
             order_facts = order_facts.where(
-                exp.column("customer_id", ORDER).isin(query=customers.copy()))
+                exp.column("customer_id", ORDER).isin(query=customers.copy()), copy=False)
         scan = order_facts.select(exp.column("customer_id", ORDER),
-                                  *(exp.alias_(a.expression, n) for n, a in moving.items()),
-                                  append=False)
+                                  *(exp.alias_(a.expression.copy(), n, copy=False)
+                                    for n, a in moving.items()),
+                                  append=False, copy=False)
         if "line_flags" in ctes:
             lines = ctes["line_flags"]
             if bound is not None:
                 window = exp.select("order_id").from_(ORDERS).where(
                     exp.column("placed_at") >= bound)
-                lines = lines.where(exp.column("order_id", LINE).isin(query=window))
-            scan = scan.with_("line_flags", as_=lines)
+                lines = lines.where(exp.column("order_id", LINE).isin(query=window), copy=False)
+            scan = scan.with_("line_flags", as_=lines, copy=False)
         return scan
 
     def predicate(self, segment_id: str) -> exp.Expression:
@@ -237,20 +240,20 @@ def _query(ctes: list[tuple[str, exp.Select]], customers: exp.Expression | None)
         ctes = [(name, _restrict(name, cte, customers)) for name, cte in ctes]
     query = exp.select("*").from_(exp.to_table("facts"))
     for name, cte in ctes:
-        query = query.with_(name, as_=cte)
+        query = query.with_(name, as_=cte, copy=False)
     return query
 
 
 def _restrict(name: str, cte: exp.Select, customers: exp.Expression) -> exp.Select:
     """Narrow the facts CTEs of `facts_ctes` to some customers (each CTE's own driving table)."""
     if name == "order_facts":
-        return cte.where(exp.column("customer_id", "o").isin(query=customers.copy()))
+        return cte.where(exp.column("customer_id", "o").isin(query=customers.copy()), copy=False)
     if name == "facts":
-        return cte.where(exp.column("customer_id", "c").isin(query=customers.copy()))
+        return cte.where(exp.column("customer_id", "c").isin(query=customers.copy()), copy=False)
     if name == "line_flags":
         orders = (exp.select("order_id").from_("store.orders")
                   .where(exp.column("customer_id").isin(query=customers.copy())))
-        return cte.where(exp.column("order_id", "l").isin(query=orders))
+        return cte.where(exp.column("order_id", "l").isin(query=orders), copy=False)
     raise AssertionError(f"unknown facts CTE {name}")
 
 

@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 from sqlglot import exp
 
-from segflow.compiler.query import render
+from segflow.compiler.query import DIALECT
 from segflow.runtime import daysplit
 from segflow.runtime.daysplit import DaySplit
 from segflow.runtime.evaluate import blame, members_select
@@ -84,6 +84,11 @@ def _x(conn: psycopg.Connection, query: sql.Composable | str, params=None):
     return conn.execute(query, params)
 
 
+def _text(tree: exp.Expression) -> str:
+    """SQL of a tree built for one statement and then dropped (rendered in place, no copy)."""
+    return tree.sql(dialect=DIALECT, copy=False)
+
+
 WORK_MEM = "128MB"  # per-customer GROUP BYs and hash joins stay in memory (4MB spills to disk)
 
 
@@ -97,7 +102,7 @@ def _day_facts(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
                customers: exp.Expression | None = None) -> None:
     """`_day_facts`: the persisted facts plus this day's calendar-dependent aggregates."""
     relation = split.day_relation(ws.facts_table, None, customers)
-    conn.execute(f"CREATE TEMP VIEW {DAY_FACTS} AS {render(relation)}")
+    conn.execute(f"CREATE TEMP VIEW {DAY_FACTS} AS {_text(relation)}")
 
 
 def _evaluate(conn: psycopg.Connection, split: DaySplit, ordinals: dict[str, int],
@@ -105,10 +110,10 @@ def _evaluate(conn: psycopg.Connection, split: DaySplit, ordinals: dict[str, int
     """`_new(customer_id, segs)`: the evaluated customers in at least one segment."""
     select = members_select(split.compiled, ordinals, DAY_FACTS)
     if where is not None:
-        select = select.where(where)
+        select = select.where(where, copy=False)
     try:
         with conn.transaction():
-            conn.execute(f"CREATE TEMP TABLE _new AS SELECT * FROM ({render(select)}) AS n"
+            conn.execute(f"CREATE TEMP TABLE _new AS SELECT * FROM ({_text(select)}) AS n"
                          " WHERE cardinality(n.segs) > 0")
     except psycopg.Error as exc:
         raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
@@ -122,7 +127,7 @@ def rebuild(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
     kind = sql.SQL("TEMP TABLE" if ws.temporary else "TABLE")
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {f} CASCADE").format(f=ws.facts))
     conn.execute(sql.SQL("CREATE {kind} {f} AS ").format(kind=kind, f=ws.facts)
-                 + sql.SQL(render(split.stable_query())))
+                 + sql.SQL(_text(split.stable_query())))
     conn.execute(sql.SQL("ALTER TABLE {f} ADD PRIMARY KEY (customer_id)").format(f=ws.facts))
     conn.execute(sql.SQL("ANALYZE {f}").format(f=ws.facts))
     _day_facts(conn, ws, split)
@@ -177,7 +182,7 @@ def advance(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: 
     ).format(f=ws.facts))
     dirty_ids = exp.select("customer_id").from_("_dirty")
     conn.execute(sql.SQL("INSERT INTO {f} ").format(f=ws.facts)
-                 + sql.SQL(render(split.stable_query(dirty_ids))))
+                 + sql.SQL(_text(split.stable_query(dirty_ids))))
     calendar = split.evaluation.as_of != previous.evaluation.as_of
     conn.execute("CREATE TEMP TABLE _affected (customer_id bigint PRIMARY KEY, dirty boolean)")
     conn.execute("INSERT INTO _affected SELECT customer_id, true FROM _dirty")
@@ -205,10 +210,11 @@ def _differs(current: DaySplit, previous: DaySplit, segment_ids: list[str]) -> e
     """True where some segment's outcome differs between the two days."""
     return exp.or_(*(
         exp.not_(exp.paren(exp.NullSafeEQ(
-            this=exp.paren(current.predicate(sid).copy()),
-            expression=exp.paren(previous.previous_predicate(sid)))))
+            this=exp.paren(current.predicate(sid).copy(), copy=False),
+            expression=exp.paren(previous.previous_predicate(sid), copy=False)), copy=False),
+            copy=False)
         for sid in segment_ids
-    ))
+    ), copy=False)
 
 
 def _find_flips(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: DaySplit,
@@ -229,8 +235,8 @@ def _find_flips(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previo
                 exp.select(exp.column("customer_id", "f")).distinct()
                 .from_(exp.to_table("store.orders").as_("f"))
                 .where(exp.column("customer_id", "f").is_(exp.null()).not_()).where(clean)
-                .where(exp.or_(*(exp.and_(placed >= lo, placed < hi)
-                                 for lo, hi in cheap.windows))))
+                .where(exp.or_(*(exp.and_(placed >= lo, placed < hi, copy=False)
+                                 for lo, hi in cheap.windows), copy=False)))
         if cheap.segments:
             scans.append(exp.select(exp.column("customer_id", "f"))
                          .from_(exp.to_table(ws.facts_table).as_("f"))
@@ -239,7 +245,7 @@ def _find_flips(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previo
         try:
             with conn.transaction():
                 conn.execute(f"INSERT INTO _affected SELECT customer_id, false FROM"
-                             f" ({render(scan, pretty=False)}) AS s ON CONFLICT DO NOTHING")
+                             f" ({_text(scan)}) AS s ON CONFLICT DO NOTHING")
         except psycopg.Error as exc:
             _day_facts(conn, ws, split)
             raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
