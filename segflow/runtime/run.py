@@ -20,6 +20,7 @@ from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.query import compile_project
 from segflow.errors import SegflowError
 from segflow.runtime import evaluate, locking
+from segflow.runtime.shopify.outbox import enqueue_sync
 from segflow.runtime.state import applied_project, bump_revision, ordinals, read_state
 
 Say = Callable[[str], None]
@@ -75,4 +76,5 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
             " VALUES ('run', %s, now(), 'ok', %s, %s)",
             (day, len(ords), Jsonb({"entered": entered, "left": left, "snapshots": snapshots})),
         )
+    enqueue_sync(conn, f"run {day}")  # tag operations for the day's changes (shopify/outbox.py)
     return result
