@@ -106,6 +106,10 @@ def _register() -> None:
 
     init.register(cli)
 
+    from segflow.cli import tags
+
+    tags.register(cli)
+
 
 _register()
 

@@ -22,6 +22,23 @@ MUTATIONS = {"add": "tagsAdd", "remove": "tagsRemove"}
 THROTTLE_RETRIES = 100  # THROTTLED answers tolerated for one request (each waits for the bucket)
 
 
+class Secret:
+    """A value that never prints: repr / str show `***` (debuggers, locals in tracebacks)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
 class ShopifyError(SegflowError):
     """Shopify could not be reached or refused the request as a whole (nothing recorded)."""
 
@@ -64,7 +81,7 @@ class AdminClient:
                  backoff: Backoff | None = None, sleep: Callable[[float], None] = time.sleep,
                  transport: httpx.BaseTransport | None = None):
         self.url = url
-        self.__token = token
+        self.__token = Secret(token)
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff()
         self.bucket = CostBucket()
@@ -90,7 +107,8 @@ class AdminClient:
         self.close()
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self.__token, "***") if self.__token else text
+        token = self.__token.reveal()
+        return text.replace(token, "***") if token else text
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -127,7 +145,7 @@ class AdminClient:
             try:
                 response = self._http.post(
                     self.url, json={"query": document, "variables": variables},
-                    headers={"X-Shopify-Access-Token": self.__token,
+                    headers={"X-Shopify-Access-Token": self.__token.reveal(),
                              "Content-Type": "application/json"})
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 attempt = self._transient(attempt, f"{type(exc).__name__} from Shopify")

@@ -33,10 +33,10 @@ def enqueue_sync(conn: psycopg.Connection, reason: str) -> Queued:
         conn.execute("CREATE INDEX ON _tag_desired (customer_id, tag)")
         conn.execute(
             f"CREATE TEMP TABLE _tag_ops ON COMMIT DROP AS {diff_sql('_tag_desired')}")
-        return _write_ops(conn, reason, action_id=None)
+        return write_ops(conn, reason, action_id=None)
 
 
-def _write_ops(conn: psycopg.Connection, reason: str, action_id: int | None) -> Queued:
+def write_ops(conn: psycopg.Connection, reason: str, action_id: int | None) -> Queued:
     """Turn `_tag_ops(customer_id, tag, op, segment_id)` into ledger rows and operations."""
     params = {"reason": reason, "action": action_id}
     # a pending operation the other way round was never sent: cancel it instead of queuing

@@ -28,7 +28,7 @@ JOIN segflow.segments AS s ON s.ordinal = x.ordinal
 WHERE s.tag IS NOT NULL AND s.retired_at IS NULL
 """
 
-_DIFF = """
+_ADDS = """
 SELECT d.customer_id, d.tag, 'add' AS op, min(d.segment_id) AS segment_id
 FROM {desired} AS d
 JOIN store.customers AS c ON c.customer_id = d.customer_id
@@ -42,7 +42,9 @@ WHERE NOT EXISTS (SELECT 1 FROM segflow.applied_tags AS a
                   WHERE f.customer_id = d.customer_id AND f.tag = d.tag
                     AND f.status = 'failed' AND f.op = 'add')
 GROUP BY d.customer_id, d.tag
-UNION ALL
+"""
+
+_REMOVES = """
 SELECT a.customer_id, a.tag, 'remove' AS op, a.segment_id
 FROM segflow.applied_tags AS a
 WHERE a.action_id IS NULL
@@ -51,9 +53,14 @@ WHERE a.action_id IS NULL
 """
 
 
+def adds_sql(desired: str) -> str:
+    """Only the additions of the diff (one-off assignments use them on their own)."""
+    return _ADDS.format(desired=desired)
+
+
 def diff_sql(desired: str) -> str:
     """The diff select over a relation `desired(customer_id, tag, segment_id)` (a name)."""
-    return _DIFF.format(desired=desired)
+    return adds_sql(desired) + "UNION ALL" + _REMOVES.format(desired=desired)
 
 
 def with_plan_tag_ops(query: exp.Select, changed: list[str],
