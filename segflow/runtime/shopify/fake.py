@@ -185,6 +185,7 @@ class FakeShopify:
 def _handler(fake: FakeShopify) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # one small answer per request: no 40 ms ACK stalls
 
         def log_message(self, format, *args) -> None:  # quiet
             pass
