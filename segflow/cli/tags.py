@@ -46,7 +46,7 @@ def send_outbox(ctx: Context, conn, *, batch_size: int | None = None) -> None:
     cfg = shopify_config(ctx.config)
     with open_client(cfg) as client:
         result = sync(conn, client, batch_size=batch_size or cfg.batch_size,
-                      progress=_progress())
+                      progress=_progress(), bulk_threshold=cfg.bulk_threshold)
     click.echo(f"Tag sync: {result.done:,} done, {result.failed:,} failed, "
                f"{result.remaining:,} left ({result.requests:,} requests, {result.retries} "
                f"retried, {result.throttled} throttled, {result.seconds:.1f} s).")

@@ -189,6 +189,38 @@ class AdminClient:
                     str(first.get("message", first) if isinstance(first, dict) else first)))
             return body
 
+    def upload(self, url: str, fields: dict[str, str], filename: str, content: bytes) -> None:
+        """POST a file to a staged upload target (a storage bucket: no Shopify token)."""
+        for attempt in range(self.max_attempts):
+            try:
+                response = self._http.post(url, data=fields,
+                                           files={"file": (filename, content, "text/jsonl")})
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+                self._pause(self.backoff.delay(attempt + 1))
+                continue
+            if response.status_code < 300:
+                return
+            if response.status_code < 500:
+                raise ShopifyError(f"the staged upload was refused (HTTP {response.status_code})")
+            self._pause(self.backoff.delay(attempt + 1))
+        raise ShopifyError(f"the staged upload failed {self.max_attempts} times in a row")
+
+    def download(self, url: str) -> bytes:
+        """GET a bulk operation's result file (a signed URL: no Shopify token)."""
+        for attempt in range(self.max_attempts):
+            try:
+                response = self._http.get(url)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
+                self._pause(self.backoff.delay(attempt + 1))
+                continue
+            if response.status_code == 200:
+                return response.content
+            if response.status_code < 500:
+                raise ShopifyError(f"the bulk result file was refused (HTTP "
+                                   f"{response.status_code})")
+            self._pause(self.backoff.delay(attempt + 1))
+        raise ShopifyError(f"downloading the bulk result failed {self.max_attempts} times")
+
     def _transient(self, attempt: int, what: str, wait: float | None = None) -> int:
         """Count a transient failure; wait before the next attempt or give up."""
         attempt += 1

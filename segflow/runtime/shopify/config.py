@@ -7,6 +7,7 @@ api_version = "2025-01"            # Admin API version
 token_env = "SHOPIFY_ACCESS_TOKEN" # NAME of the env var holding the Admin API access token
 # batch_size = 25                  # mutations per request (aliases in one GraphQL document)
 # timeout = 30                     # seconds per request
+# bulk_threshold = 5000            # this many waiting operations go through a bulk mutation
 # endpoint = "http://127.0.0.1:8787"  # only for the local fake (python -m segflow.runtime.shopify.fake)
 ```
 
@@ -34,6 +35,7 @@ class ShopifyConfig(BaseModel):
     batch_size: int = Field(25, ge=1, le=100)
     timeout: float = Field(30.0, gt=0)
     max_attempts: int = Field(8, ge=1)
+    bulk_threshold: int = Field(5000, ge=0)  # waiting operations that switch to bulk (0: never)
     endpoint: str | None = None
 
     @field_validator("shop")

@@ -1,7 +1,7 @@
 """A local fake of Shopify's Admin GraphQL API, for tests, the benchmark and demos.
 
-It answers `tagsAdd` / `tagsRemove` (aliased, several per document, run in order) with the real
-response shapes, enforces the cost-based leaky bucket (THROTTLED errors with
+It answers `tagsAdd` / `tagsRemove` (aliased, several per document, run in order) and bulk tag
+mutations (fake_bulk.py) with the real response shapes, enforces the cost-based leaky bucket (THROTTLED errors with
 `extensions.cost`), keeps customer tags with Shopify's limits (userErrors past them), and
 injects faults on a fraction of requests: HTTP 500, HTTP 429 with Retry-After, a connection
 dropped before or after the mutations ran, slow answers. Bound to 127.0.0.1 only.
@@ -25,7 +25,11 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from segflow.runtime.shopify.fake_bulk import FakeBulk
+
 MUTATION_COST = 10
+BULK_FIELDS = {"stagedUploadsCreate": 10, "bulkOperationRunMutation": 10,
+               "currentBulkOperation": 1}
 MAX_TAGS = 250
 MAX_TAG_LENGTH = 255
 FAULTS = ("500", "429", "drop_before", "drop_after", "slow")
@@ -45,6 +49,7 @@ class FakeOptions:
     slow_seconds: float = 0.2
     auto_create: bool = False       # unknown customers are created instead of refused
     seed: int = 0
+    bulk_seconds_per_line: float = 0.0  # how long a bulk mutation takes per JSONL line
 
 
 @dataclass
@@ -60,6 +65,7 @@ class FakeShopify:
         self.available = self.options.bucket_size
         self.updated = time.monotonic()
         self.rng = random.Random(self.options.seed)
+        self.bulk = FakeBulk(self._apply, self.lock, self.options.bulk_seconds_per_line)
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -81,10 +87,12 @@ class FakeShopify:
         query = body.get("query") or ""
         variables = body.get("variables") or {}
         fields = _FIELD.findall(query)
-        if not fields:
-            return {"errors": [{"message": "this fake only knows tagsAdd / tagsRemove",
+        bulk = next((name for name in BULK_FIELDS if name in query), None)
+        if not fields and not bulk:
+            return {"errors": [{"message": "this fake only knows tagsAdd / tagsRemove and "
+                                           "bulk tag mutations",
                                 "extensions": {"code": "UNSUPPORTED"}}]}
-        cost = MUTATION_COST * len(fields)
+        cost = BULK_FIELDS[bulk] if bulk else MUTATION_COST * len(fields)
         with self.lock:
             self._refill()
             if cost > self.options.bucket_size:
@@ -102,6 +110,10 @@ class FakeShopify:
                                                 "actualQueryCost": None,
                                                 "throttleStatus": self._status()}}}
             self.available -= cost
+            if bulk:
+                return {"data": self._bulk_answer(bulk, variables), "extensions": {"cost": {
+                    "requestedQueryCost": cost, "actualQueryCost": cost,
+                    "throttleStatus": self._status()}}}
             data = {alias: {"userErrors": self._apply(name, variables.get(id_var),
                                                       variables.get(tags_var))}
                     for alias, name, id_var, tags_var in fields}
@@ -109,6 +121,13 @@ class FakeShopify:
             return {"data": data, "extensions": {"cost": {
                 "requestedQueryCost": cost, "actualQueryCost": cost,
                 "throttleStatus": self._status()}}}
+
+    def _bulk_answer(self, name: str, variables: dict) -> dict:
+        if name == "stagedUploadsCreate":
+            return self.bulk.stage(variables, self.url)
+        if name == "bulkOperationRunMutation":
+            return self.bulk.run(variables)
+        return self.bulk.current(self.url)
 
     def _apply(self, name: str, gid, tags) -> list[dict]:
         m = _GID.fullmatch(str(gid or ""))
@@ -206,6 +225,18 @@ def _handler(fake: FakeShopify) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(socket.SHUT_RDWR)
 
         def do_GET(self) -> None:
+            r = re.fullmatch(r"/_fake/results/(\d+)\.jsonl", self.path)
+            if r:
+                content = fake.bulk.result_file(int(r[1]))
+                if content is None:
+                    self._send(404, {"errors": "Not Found"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/jsonl")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+                return
             m = re.fullmatch(r"/_fake/customers/(\d+)", self.path)
             if not m:
                 self._send(404, {"errors": "Not Found"})
@@ -217,6 +248,10 @@ def _handler(fake: FakeShopify) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
+            if self.path == "/_fake/uploads":  # the staged upload target (no Shopify token)
+                ok = fake.bulk.receive_upload(self.headers.get("Content-Type", ""), raw)
+                self._send(201 if ok else 400, {} if ok else {"errors": "bad upload"})
+                return
             if not re.fullmatch(r"/admin/api/[\w-]+/graphql\.json", self.path):
                 self._send(404, {"errors": "Not Found"})
                 return

@@ -53,8 +53,14 @@ def open_client(cfg: ShopifyConfig, **kw) -> AdminClient:
 
 
 def sync(conn: psycopg.Connection, client: AdminClient, *, batch_size: int = 25,
-         progress: Progress | None = None, limit: int | None = None) -> SyncResult:
-    """Send pending (and previously in-flight) operations until the outbox is empty."""
+         progress: Progress | None = None, limit: int | None = None,
+         bulk_threshold: int = 0, bulk_max: int = 100_000,
+         poll_seconds: float = 2.0) -> SyncResult:
+    """Send pending (and previously in-flight) operations until the outbox is empty.
+
+    With `bulk_threshold`, as long as at least that many operations wait they go (up to
+    `bulk_max` at a time) through bulk mutations; the rest through paced requests.
+    """
     if not conn.autocommit:  # every claim and every result must be committed on its own
         conn.commit()
         conn.autocommit = True
@@ -64,6 +70,12 @@ def sync(conn: psycopg.Connection, client: AdminClient, *, batch_size: int = 25,
     result = SyncResult()
     started = time.perf_counter()
     try:
+        while bulk_threshold and limit is None and _waiting(conn) >= bulk_threshold:
+            ops, failed_here = outbox.claim(conn, bulk_max)
+            result.failed += failed_here
+            _send_bulk(conn, client, ops, result, poll_seconds)
+            if progress:
+                progress(result)
         while limit is None or result.sent < limit:
             size = batch_size if limit is None else min(batch_size, limit - result.sent)
             ops, failed_here = outbox.claim(conn, size)
@@ -108,3 +120,43 @@ def _send(conn: psycopg.Connection, client: AdminClient, ops: list[outbox.Operat
         outbox.record_failed(conn, failed)
     result.done += len(done)
     result.failed += len(failed)
+
+
+def _waiting(conn: psycopg.Connection) -> int:
+    counts = outbox.status_counts(conn)
+    return counts["pending"] + counts["sent"]
+
+
+def _send_bulk(conn: psycopg.Connection, client: AdminClient, ops: list[outbox.Operation],
+               result: SyncResult, poll_seconds: float) -> None:
+    """One bulk mutation per direction; lines it did not run stay in flight (sent again)."""
+    from segflow.runtime.shopify.bulk import run_bulk
+
+    calls = group_calls(ops)
+    for kind in ("add", "remove"):
+        part = [(call, ids) for call, ids in calls if call.op == kind]
+        if not part:
+            continue
+        try:
+            answers = run_bulk(client, [call for call, _ in part], poll_seconds=poll_seconds)
+        except ShopifyError as exc:
+            with conn.transaction():
+                outbox.record_error(conn, [i for _, ids in part for i in ids], exc.message)
+            raise
+        done, failed, not_run = [], [], []
+        for (_, op_ids), answer in zip(part, answers, strict=True):
+            if answer is None:
+                not_run += op_ids
+            elif answer.error is None:
+                done += op_ids
+            else:
+                failed += [(op_id, answer.error) for op_id in op_ids]
+        with conn.transaction():
+            outbox.record_done(conn, done)
+            outbox.record_failed(conn, failed)
+            outbox.record_error(conn, not_run, "not run by the bulk operation")
+        result.done += len(done)
+        result.failed += len(failed)
+        if not_run:
+            raise ShopifyError(f"the bulk operation ended before {len(not_run):,} operations; "
+                               "they stay queued: run `seg sync` again")
