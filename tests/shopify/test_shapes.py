@@ -117,3 +117,7 @@ def test_history_json_shape(conn, tmp_path, snapshot):
     for row in rows:
         row["created_at"] = "<when>"
     assert json.loads(json.dumps(rows)) == snapshot
+
+
+def test_fake_listens_on_loopback_only(fake):
+    assert fake.server is not None and fake.server.server_address[0] == "127.0.0.1"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 
 from segflow.errors import SegflowError
-from segflow.runtime.shopify.outbox import Queued, local_problem, write_ops
+from segflow.runtime.shopify.outbox import QUEUE_LOCK, Queued, local_problem, write_ops
 from segflow.runtime.shopify.tagdiff import adds_sql
 
 
@@ -50,6 +50,7 @@ def assign(conn: psycopg.Connection, segment_id: str, tag: str) -> ActionResult:
     """Queue `tag` for every current member of the segment (once: kept when they leave)."""
     tag = _check_tag(tag)
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))
         ordinal, _ = _segment(conn, segment_id)
         action_id = _new_action(conn, "assign", tag, segment_id)
         conn.execute("DROP TABLE IF EXISTS _tag_desired, _tag_ops")
@@ -74,6 +75,7 @@ def remove(conn: psycopg.Connection, tag: str, segment_id: str | None = None) ->
     """Queue the removal of `tag` where segflow put it (only a segment's members, if given)."""
     tag = tag.strip()
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))
         synced = [r[0] for r in conn.execute(
             "SELECT segment_id FROM segflow.segments WHERE tag = %s AND retired_at IS NULL"
             " ORDER BY 1", (tag,))]

@@ -14,6 +14,7 @@ import psycopg
 
 from segflow.runtime.shopify.tagdiff import DESIRED_RECORDED, diff_sql
 
+QUEUE_LOCK = 7_415_004  # advisory lock: one writer of the tag ledger and outbox at a time
 MAX_TAG_LENGTH = 255  # characters per tag (docs/shopify.md)
 MAX_TAGS = 250        # tags per customer (docs/shopify.md)
 
@@ -28,6 +29,7 @@ class Queued:
 def enqueue_sync(conn: psycopg.Connection, reason: str) -> Queued:
     """Queue the operations that bring Shopify's tags to the recorded memberships."""
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))  # diff what is current
         conn.execute("DROP TABLE IF EXISTS _tag_desired, _tag_ops")
         conn.execute(f"CREATE TEMP TABLE _tag_desired ON COMMIT DROP AS {DESIRED_RECORDED}")
         conn.execute("CREATE INDEX ON _tag_desired (customer_id, tag)")
@@ -38,6 +40,7 @@ def enqueue_sync(conn: psycopg.Connection, reason: str) -> Queued:
 
 def write_ops(conn: psycopg.Connection, reason: str, action_id: int | None) -> Queued:
     """Turn `_tag_ops(customer_id, tag, op, segment_id)` into ledger rows and operations."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))
     params = {"reason": reason, "action": action_id}
     # a pending operation the other way round was never sent: cancel it instead of queuing
     cancelled = conn.execute(
