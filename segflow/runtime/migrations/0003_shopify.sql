@@ -47,3 +47,11 @@ CREATE UNIQUE INDEX tag_outbox_one_waiting ON segflow.tag_outbox (customer_id, t
 CREATE INDEX tag_outbox_open ON segflow.tag_outbox (status, op_id)
     WHERE status IN ('pending', 'sent');
 CREATE INDEX tag_outbox_action ON segflow.tag_outbox (action_id) WHERE action_id IS NOT NULL;
+
+-- `seg ingest shopify-api`: the newest updatedAt imported per resource (the next import asks
+-- for what changed since).
+CREATE TABLE segflow.shopify_imports (
+    resource        text        PRIMARY KEY,     -- customers | orders
+    last_updated_at timestamptz NOT NULL,
+    imported_at     timestamptz NOT NULL DEFAULT now()
+);

@@ -40,10 +40,23 @@ _RUN = """mutation Run($mutation: String!, $path: String!) {
 }"""
 
 _POLL = """query Poll {
-  currentBulkOperation(type: MUTATION) {
+  currentBulkOperation(type: %s) {
     id status errorCode objectCount url partialDataUrl
   }
 }"""
+
+
+def await_operation(client: AdminClient, bulk_id: str, kind: str, *, poll_seconds: float,
+                    sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Poll `currentBulkOperation(type: kind)` until the operation ends; its last state."""
+    while True:
+        current = (client.execute(_POLL % kind, {}).get("data") or {}).get(
+            "currentBulkOperation")
+        if not current or current.get("id") != bulk_id:
+            raise ShopifyError(f"lost track of bulk operation {bulk_id}")
+        if current["status"] in TERMINAL:
+            return current
+        sleep(poll_seconds)
 
 
 def line_mutation(op: str) -> str:
@@ -86,13 +99,8 @@ def run_bulk(client: AdminClient, calls: Sequence[TagCall], *, poll_seconds: flo
     _user_errors(started, "bulk mutation")
     bulk_id = started["bulkOperation"]["id"]
     say(f"bulk operation {bulk_id}: {len(calls):,} {MUTATIONS[op]} calls")
-    while True:
-        current = (client.execute(_POLL, {}).get("data") or {}).get("currentBulkOperation")
-        if not current or current.get("id") != bulk_id:
-            raise ShopifyError(f"lost track of bulk operation {bulk_id}")
-        if current["status"] in TERMINAL:
-            break
-        sleep(poll_seconds)
+    current = await_operation(client, bulk_id, "MUTATION", poll_seconds=poll_seconds,
+                              sleep=sleep)
     url = current.get("url") or current.get("partialDataUrl")
     if current["status"] != "COMPLETED" and not url:
         raise ShopifyError(f"bulk operation {bulk_id} ended {current['status']} "

@@ -29,7 +29,7 @@ from segflow.runtime.shopify.fake_bulk import FakeBulk
 
 MUTATION_COST = 10
 BULK_FIELDS = {"stagedUploadsCreate": 10, "bulkOperationRunMutation": 10,
-               "currentBulkOperation": 1}
+               "bulkOperationRunQuery": 10, "currentBulkOperation": 1}
 MAX_TAGS = 250
 MAX_TAG_LENGTH = 255
 FAULTS = ("500", "429", "drop_before", "drop_after", "slow")
@@ -59,6 +59,9 @@ class FakeShopify:
     options: FakeOptions = field(default_factory=FakeOptions)
     customers: dict[int, list[str]] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
+    # what bulk queries export: Admin API objects (orders carry a `lineItems` list of nodes)
+    export_customers: list[dict] = field(default_factory=list)
+    export_orders: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -111,7 +114,7 @@ class FakeShopify:
                                                 "throttleStatus": self._status()}}}
             self.available -= cost
             if bulk:
-                return {"data": self._bulk_answer(bulk, variables), "extensions": {"cost": {
+                return {"data": self._bulk_answer(bulk, variables, query), "extensions": {"cost": {
                     "requestedQueryCost": cost, "actualQueryCost": cost,
                     "throttleStatus": self._status()}}}
             data = {alias: {"userErrors": self._apply(name, variables.get(id_var),
@@ -122,12 +125,15 @@ class FakeShopify:
                 "requestedQueryCost": cost, "actualQueryCost": cost,
                 "throttleStatus": self._status()}}}
 
-    def _bulk_answer(self, name: str, variables: dict) -> dict:
+    def _bulk_answer(self, name: str, variables: dict, query: str) -> dict:
         if name == "stagedUploadsCreate":
             return self.bulk.stage(variables, self.url)
         if name == "bulkOperationRunMutation":
             return self.bulk.run(variables)
-        return self.bulk.current(self.url)
+        if name == "bulkOperationRunQuery":
+            return self.bulk.run_query(variables, self.export_customers, self.export_orders)
+        kind = re.search(r"type:\s*(\w+)", query)
+        return self.bulk.current(self.url, kind[1] if kind else "MUTATION")
 
     def _apply(self, name: str, gid, tags) -> list[dict]:
         m = _GID.fullmatch(str(gid or ""))

@@ -20,13 +20,14 @@ _MUTATION = re.compile(r"(tagsAdd|tagsRemove)\s*\(")
 @dataclass
 class BulkOperation:
     id: str
-    mutation: str
+    mutation: str           # tagsAdd / tagsRemove; "" for a query
     lines: list[dict]
     status: str = "CREATED"
     results: list[str] = field(default_factory=list)
+    kind: str = "MUTATION"  # or QUERY
 
     def view(self, base_url: str, number: int) -> dict:
-        done = self.status == "COMPLETED"
+        done = self.status == "COMPLETED" and bool(self.results)
         return {"id": self.id, "status": self.status, "errorCode": None,
                 "objectCount": str(len(self.results)),
                 "url": f"{base_url}/_fake/results/{number}.jsonl" if done else None,
@@ -43,6 +44,7 @@ class FakeBulk:
         self.seconds_per_line = seconds_per_line
         self.uploads: dict[str, bytes] = {}
         self.operations: list[BulkOperation] = []
+        self.last_query = ""
 
     def stage(self, variables: dict, base_url: str) -> dict:
         name = (variables.get("input") or [{}])[0].get("filename", "vars.jsonl")
@@ -74,7 +76,8 @@ class FakeBulk:
             return {"bulkOperationRunMutation": {"bulkOperation": None, "userErrors": [
                 {"field": None, "message": message, "code": code}]}}
 
-        if any(op.status in ("CREATED", "RUNNING") for op in self.operations):
+        if any(op.status in ("CREATED", "RUNNING") and op.kind == "MUTATION"
+               for op in self.operations):
             return refused("A bulk mutation operation for this app and shop is already in "
                            "progress.", "OPERATION_IN_PROGRESS")
         content = self.uploads.get(variables.get("path") or "")
@@ -102,14 +105,40 @@ class FakeBulk:
                 time.sleep(self.seconds_per_line)
         op.status = "COMPLETED"
 
-    def current(self, base_url: str) -> dict:
-        if not self.operations:
-            return {"currentBulkOperation": None}
-        return {"currentBulkOperation": self.operations[-1].view(base_url,
-                                                                 len(self.operations))}
+    def current(self, base_url: str, kind: str = "MUTATION") -> dict:
+        for number in range(len(self.operations), 0, -1):
+            if self.operations[number - 1].kind == kind:
+                return {"currentBulkOperation": self.operations[number - 1].view(base_url,
+                                                                                  number)}
+        return {"currentBulkOperation": None}
+
+    def run_query(self, variables: dict, customers: list[dict], orders: list[dict]) -> dict:
+        """Export customers or orders (the selection set is not checked: full objects)."""
+        query = variables.get("query") or ""
+        since = re.search(r"updated_at:>=\\?'([^'\\]+)", query)
+
+        def fresh(node: dict) -> bool:
+            return since is None or node.get("updatedAt", "") >= since[1]
+
+        results: list[str] = []
+        if re.search(r"\borders\b", query):
+            for order in filter(fresh, orders):
+                results.append(json.dumps({k: v for k, v in order.items() if k != "lineItems"}))
+                results += [json.dumps({**li, "__parentId": order["id"]})
+                            for li in order.get("lineItems", [])]
+        else:
+            results = [json.dumps(c) for c in filter(fresh, customers)]
+        op = BulkOperation(f"gid://shopify/BulkOperation/{len(self.operations) + 1}", "", [],
+                           status="COMPLETED", results=results, kind="QUERY")
+        self.operations.append(op)
+        self.last_query = query
+        return {"bulkOperationRunQuery": {"bulkOperation": {"id": op.id, "status": "CREATED"},
+                                          "userErrors": []}}
 
     def result_file(self, number: int) -> bytes | None:
         if not 1 <= number <= len(self.operations):
             return None
         op = self.operations[number - 1]
-        return ("\n".join(op.results) + "\n").encode() if op.status == "COMPLETED" else None
+        if op.status != "COMPLETED":
+            return None
+        return "".join(line + "\n" for line in op.results).encode()
