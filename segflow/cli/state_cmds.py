@@ -95,7 +95,7 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
         click.echo(f"Applied: {result.created} created, {result.updated} changed, "
                    f"{result.retired} retired; {result.entered} memberships entered, "
                    f"{result.left} left.")
-        send_outbox(ctx, conn)  # the tag operations apply queued
+        send_outbox(ctx, conn, after="apply")  # the tag operations apply queued
     for load_ in result.lists:
         click.echo(f"  list {load_.segment_id}: {load_.members} members")
         if load_.unknown:
@@ -124,7 +124,7 @@ def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> No
             click.echo(f"Run for {result.day}: {result.segments} segments, {result.entered} "
                        f"entered, {result.left} left, {result.snapshots} snapshots "
                        f"({result.seconds:.1f} s).")
-        send_outbox(ctx, conn)  # the run ends with the tag sync
+        send_outbox(ctx, conn, after="run")  # the run ends with the tag sync
 
 
 def register(cli: click.Group) -> None:

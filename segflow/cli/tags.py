@@ -30,8 +30,24 @@ def _progress():
     return show
 
 
-def send_outbox(ctx: Context, conn, *, batch_size: int | None = None) -> None:
-    """Send the queued operations when Shopify is configured; otherwise say what waits."""
+def send_outbox(ctx: Context, conn, *, batch_size: int | None = None,
+                after: str | None = None) -> None:
+    """Send the queued operations when Shopify is configured; otherwise say what waits.
+
+    `after` names what already happened (a run, an apply) for the message when sending fails.
+    """
+    from segflow.errors import SegflowError
+
+    try:
+        _send(ctx, conn, batch_size)
+    except SegflowError as exc:
+        if after is None:
+            raise
+        raise SegflowError(exc.diagnostics, hint=f"the {after} itself was recorded; its tag "
+                           "operations stay queued and `seg sync` sends them") from None
+
+
+def _send(ctx: Context, conn, batch_size: int | None) -> None:
     from segflow.runtime.shopify import outbox
     from segflow.runtime.shopify.config import is_configured, shopify_config
     from segflow.runtime.shopify.sync import open_client, sync

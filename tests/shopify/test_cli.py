@@ -89,6 +89,8 @@ def test_apply_run_sync_and_one_off_actions_keep_shopify_in_step(conn, store_db,
     fake.options.fault_rate, fake.options.faults = 1.0, ("500",)
     down = seg("sync", code=1)
     assert "HTTP 500 from Shopify, 2 attempts" in down and "Traceback" not in down
+    ran = seg("run", "--date", str(h.AS_OF), code=1)
+    assert "Run for 2025-03-15" in ran and "the run itself was recorded" in ran
     del seg.env["SEG_TEST_SHOPIFY_TOKEN"]
     missing = seg("sync", code=1)
     assert "SEG_TEST_SHOPIFY_TOKEN" in missing
