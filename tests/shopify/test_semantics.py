@@ -116,3 +116,18 @@ def test_assigned_tag_stays_when_members_leave_and_remove_takes_only_ours(conn, 
     assert [(r["kind"], r["tag"], r["status"]) for r in rows] == [
         ("remove", "promo", "done"), ("assign", "promo", "done")]
     assert rows[1]["customers"] == len(members)
+
+
+def test_changing_only_the_case_of_a_tag_changes_nothing_in_shopify(conn, fake, tmp_path):
+    # Shopify's tags are case-insensitive: a remove of "seg-b" after an add of "Seg-B" would
+    # leave the customer without the tag
+    fake.customers.update(store_tags(conn))
+    rule = 'segment repeat {{ tag = "{}" where order_count >= 2 }}'
+    h.plan_apply(conn, h.project(rule.format("seg-b"), tmp_path), tmp_path)
+    _sync(conn, fake)
+    plan = h.plan(conn, h.project(rule.format("Seg-B"), tmp_path))
+    assert plan.tag_operations() == (0, 0)
+    h.apply(conn, plan, tmp_path)
+    _sync(conn, fake)
+    members = h.members(conn, "repeat")
+    assert sorted(c for c, t in fake.customers.items() if "seg-b" in t) == members

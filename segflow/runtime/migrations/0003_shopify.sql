@@ -8,9 +8,10 @@ CREATE TABLE segflow.applied_tags (
     tag         text        NOT NULL,
     segment_id  text,                     -- the segment the tag was added for (NULL: one-off)
     action_id   bigint,                   -- the one-off action that added it, if any
-    added_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (customer_id, tag)
+    added_at    timestamptz NOT NULL DEFAULT now()
 );
+-- Shopify's tags are case-insensitive: "VIP" and "vip" are one tag.
+CREATE UNIQUE INDEX applied_tags_key ON segflow.applied_tags (customer_id, lower(tag));
 
 -- One-off tag actions (`seg tags assign` / `seg tags remove`), for `seg tags history`.
 CREATE TABLE segflow.tag_actions (
@@ -42,7 +43,7 @@ CREATE TABLE segflow.tag_outbox (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 -- At most one operation waiting per customer and tag: a re-run never queues a duplicate.
-CREATE UNIQUE INDEX tag_outbox_one_waiting ON segflow.tag_outbox (customer_id, tag)
+CREATE UNIQUE INDEX tag_outbox_one_waiting ON segflow.tag_outbox (customer_id, lower(tag))
     WHERE status = 'pending';
 CREATE INDEX tag_outbox_open ON segflow.tag_outbox (status, op_id)
     WHERE status IN ('pending', 'sent');

@@ -63,7 +63,7 @@ def assign(conn: psycopg.Connection, segment_id: str, tag: str) -> ActionResult:
         # members already carrying it as ours keep it, now on behalf of this action
         conn.execute(
             "UPDATE segflow.applied_tags AS a SET action_id = %s FROM _tag_desired AS d"
-            " WHERE a.customer_id = d.customer_id AND a.tag = d.tag", (action_id,))
+            " WHERE a.customer_id = d.customer_id AND lower(a.tag) = lower(d.tag)", (action_id,))
         conn.execute(f"CREATE TEMP TABLE _tag_ops ON COMMIT DROP AS {adds_sql('_tag_desired')}")
         queued = write_ops(conn, f"tags assign {segment_id}", action_id)
         conn.execute("UPDATE segflow.tag_actions SET customers = %s WHERE action_id = %s",
@@ -77,7 +77,8 @@ def remove(conn: psycopg.Connection, tag: str, segment_id: str | None = None) ->
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))
         synced = [r[0] for r in conn.execute(
-            "SELECT segment_id FROM segflow.segments WHERE tag = %s AND retired_at IS NULL"
+            "SELECT segment_id FROM segflow.segments WHERE lower(tag) = lower(%s)"
+            " AND retired_at IS NULL"
             " ORDER BY 1", (tag,))]
         if synced:
             raise SegflowError(
@@ -94,7 +95,7 @@ def remove(conn: psycopg.Connection, tag: str, segment_id: str | None = None) ->
         conn.execute(
             "CREATE TEMP TABLE _tag_ops ON COMMIT DROP AS SELECT a.customer_id, a.tag,"
             " 'remove'::text AS op, a.segment_id FROM segflow.applied_tags AS a"
-            " WHERE a.tag = %(tag)s" + members, params)
+            " WHERE lower(a.tag) = lower(%(tag)s)" + members, params)
         targeted = conn.execute("SELECT count(*) FROM _tag_ops").fetchone()[0]
         queued = write_ops(conn, "tags remove", action_id)
         conn.execute("UPDATE segflow.tag_actions SET customers = %s WHERE action_id = %s",

@@ -32,7 +32,7 @@ def enqueue_sync(conn: psycopg.Connection, reason: str) -> Queued:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))  # diff what is current
         conn.execute("DROP TABLE IF EXISTS _tag_desired, _tag_ops")
         conn.execute(f"CREATE TEMP TABLE _tag_desired ON COMMIT DROP AS {DESIRED_RECORDED}")
-        conn.execute("CREATE INDEX ON _tag_desired (customer_id, tag)")
+        conn.execute("CREATE INDEX ON _tag_desired (customer_id, lower(tag))")
         conn.execute(
             f"CREATE TEMP TABLE _tag_ops ON COMMIT DROP AS {diff_sql('_tag_desired')}")
         return write_ops(conn, reason, action_id=None)
@@ -49,7 +49,8 @@ def write_ops(conn: psycopg.Connection, reason: str, action_id: int | None) -> Q
         SET status = 'cancelled', updated_at = now(),
             last_error = 'overtaken before it was sent (' || %(reason)s || ')'
         FROM _tag_ops AS d
-        WHERE o.customer_id = d.customer_id AND o.tag = d.tag AND o.status = 'pending'
+        WHERE o.customer_id = d.customer_id AND lower(o.tag) = lower(d.tag)
+          AND o.status = 'pending'
           AND o.op <> d.op
         RETURNING o.customer_id, o.tag
         """, params).fetchall()
@@ -61,15 +62,16 @@ def write_ops(conn: psycopg.Connection, reason: str, action_id: int | None) -> Q
             for row in cancelled:
                 copy.write_row(row)
     skip = ("AND NOT EXISTS (SELECT 1 FROM _tag_cancelled AS x"
-            " WHERE x.customer_id = d.customer_id AND x.tag = d.tag)") if cancelled else ""
+            " WHERE x.customer_id = d.customer_id AND lower(x.tag) = lower(d.tag))") if cancelled else ""
     conn.execute(
         "INSERT INTO segflow.applied_tags (customer_id, tag, segment_id, action_id)"
         " SELECT customer_id, tag, segment_id, %(action)s FROM _tag_ops WHERE op = 'add'"
-        " ON CONFLICT (customer_id, tag) DO UPDATE SET action_id ="
+        " ON CONFLICT (customer_id, lower(tag)) DO UPDATE SET action_id ="
         " coalesce(EXCLUDED.action_id, segflow.applied_tags.action_id)", params)
     conn.execute(
         "DELETE FROM segflow.applied_tags AS a USING _tag_ops AS d"
-        " WHERE d.op = 'remove' AND a.customer_id = d.customer_id AND a.tag = d.tag", params)
+        " WHERE d.op = 'remove' AND a.customer_id = d.customer_id"
+        " AND lower(a.tag) = lower(d.tag)", params)
     written = conn.execute(
         f"""
         INSERT INTO segflow.tag_outbox (customer_id, tag, op, segment_id, action_id, reason)
@@ -77,7 +79,7 @@ def write_ops(conn: psycopg.Connection, reason: str, action_id: int | None) -> Q
         FROM _tag_ops AS d
         WHERE true {skip}
         ORDER BY d.customer_id, d.tag
-        ON CONFLICT (customer_id, tag) WHERE status = 'pending' DO NOTHING
+        ON CONFLICT (customer_id, lower(tag)) WHERE status = 'pending' DO NOTHING
         RETURNING op
         """, params).fetchall()
     adds = sum(1 for (op,) in written if op == "add")
@@ -122,9 +124,9 @@ def claim(conn: psycopg.Connection, limit: int) -> tuple[list[Operation], int]:
         seen: set[tuple[int, str]] = set()
         failed: list[tuple[int, str]] = []
         for op_id, customer_id, tag, op, tag_count in rows:
-            if (customer_id, tag) in seen:
+            if (customer_id, tag.lower()) in seen:
                 continue
-            seen.add((customer_id, tag))
+            seen.add((customer_id, tag.lower()))
             problem = local_problem(tag, op, tag_count)
             if problem:
                 failed.append((op_id, problem))
@@ -171,7 +173,7 @@ def record_failed(conn: psycopg.Connection, failures: list[tuple[int, str]]) -> 
     conn.execute(
         "DELETE FROM segflow.applied_tags AS a USING segflow.tag_outbox AS o"
         " WHERE o.op_id = ANY(%s) AND o.op = 'add' AND a.customer_id = o.customer_id"
-        " AND a.tag = o.tag", ([op_id for op_id, _ in failures],))
+        " AND lower(a.tag) = lower(o.tag)", ([op_id for op_id, _ in failures],))
 
 
 def record_error(conn: psycopg.Connection, op_ids: list[int], message: str) -> None:
@@ -189,7 +191,7 @@ def retry_failed(conn: psycopg.Connection) -> int:
             UPDATE segflow.tag_outbox AS o SET status = 'pending', updated_at = now()
             WHERE o.status = 'failed' AND NOT EXISTS (
                 SELECT 1 FROM segflow.tag_outbox AS p WHERE p.status = 'pending'
-                AND p.customer_id = o.customer_id AND p.tag = o.tag)
+                AND p.customer_id = o.customer_id AND lower(p.tag) = lower(o.tag))
             RETURNING o.customer_id, o.tag, o.op, o.segment_id, o.action_id
             """).fetchall()
         adds = [(c, t, s, a) for c, t, op, s, a in rows if op == "add"]

@@ -4,6 +4,9 @@ One SQL shape, used twice: `seg plan` counts it (over the plan's desired members
 only) and the daily run / apply turn it into outbox operations (over the recorded
 memberships). So the tag operations a plan shows are the ones apply queues.
 
+Tags compare case-insensitively throughout, as Shopify's do: "VIP" and "vip" are one tag, so
+changing only the case of a segment's tag changes nothing in Shopify.
+
 Rules, all in the SQL below:
 - desired: (customer, tag) for every applied segment with a `tag` the customer is in;
 - add when desired, not recorded as ours, and the customer does not already carry the tag as
@@ -29,19 +32,19 @@ WHERE s.tag IS NOT NULL AND s.retired_at IS NULL
 """
 
 _ADDS = """
-SELECT d.customer_id, d.tag, 'add' AS op, min(d.segment_id) AS segment_id
+SELECT d.customer_id, min(d.tag) AS tag, 'add' AS op, min(d.segment_id) AS segment_id
 FROM {desired} AS d
 JOIN store.customers AS c ON c.customer_id = d.customer_id
 WHERE NOT EXISTS (SELECT 1 FROM segflow.applied_tags AS a
-                  WHERE a.customer_id = d.customer_id AND a.tag = d.tag)
+                  WHERE a.customer_id = d.customer_id AND lower(a.tag) = lower(d.tag))
   AND (NOT lower(d.tag) = ANY (SELECT lower(t) FROM unnest(c.tags) AS t)
        OR EXISTS (SELECT 1 FROM segflow.tag_outbox AS p
-                  WHERE p.customer_id = d.customer_id AND p.tag = d.tag
+                  WHERE p.customer_id = d.customer_id AND lower(p.tag) = lower(d.tag)
                     AND p.status = 'pending' AND p.op = 'remove'))
   AND NOT EXISTS (SELECT 1 FROM segflow.tag_outbox AS f
-                  WHERE f.customer_id = d.customer_id AND f.tag = d.tag
+                  WHERE f.customer_id = d.customer_id AND lower(f.tag) = lower(d.tag)
                     AND f.status = 'failed' AND f.op = 'add')
-GROUP BY d.customer_id, d.tag
+GROUP BY d.customer_id, lower(d.tag)
 """
 
 _REMOVES = """
@@ -49,7 +52,7 @@ SELECT a.customer_id, a.tag, 'remove' AS op, a.segment_id
 FROM segflow.applied_tags AS a
 WHERE a.action_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM {desired} AS d
-                  WHERE d.customer_id = a.customer_id AND d.tag = a.tag)
+                  WHERE d.customer_id = a.customer_id AND lower(d.tag) = lower(a.tag))
 """
 
 
