@@ -59,5 +59,22 @@ def shopify_csv(ctx: Context, customers: Path | None, orders: Path | None,
     click.echo(summary.line())
 
 
+@ingest.command("shopify-api")
+@click.option("--full", is_flag=True,
+              help="Load everything again (default: what changed since the last import).")
+@pass_ctx
+def shopify_api(ctx: Context, full: bool) -> None:
+    """Import customers and orders from the Shopify Admin API ([shopify] in seg.toml)."""
+    from segflow.runtime.db import open_database
+    from segflow.runtime.shopify.config import shopify_config
+    from segflow.runtime.shopify.ingest_api import import_from_api
+    from segflow.runtime.shopify.sync import open_client
+
+    cfg = shopify_config(ctx.config)
+    with open_database(ctx.config) as conn, open_client(cfg) as client:
+        summary = import_from_api(conn, client, full=full)
+    click.echo(summary.line())
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(ingest)

@@ -136,7 +136,7 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
 # `seg validate / fmt / compile` load only the language module (no database driver imported).
 LANG_MODULE = "lang"
 COMMAND_MODULES = ("db", "state_cmds", "read_cmds", "demo", "group_cmds", "ingest",
-                   "templates", "generate", "init", "serve", "analytics_cmds", "backfill")
+                   "templates", "generate", "init", "serve", "analytics_cmds", "backfill", "tags")
 _LANG_COMMANDS = {"validate", "fmt", "compile"}
 _registered: set[str] = set()
 

@@ -11,6 +11,7 @@ import click
 from segflow.cli.lang import load, today_in
 from segflow.cli.main import EXIT_ERROR, Context, pass_ctx
 from segflow.cli.render_plan import as_json, as_markdown, as_text
+from segflow.cli.tags import send_outbox
 from segflow.errors import SegflowError
 
 EXIT_CHANGES = 2
@@ -114,9 +115,10 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
                 click.echo("Nothing applied.")
                 raise SystemExit(EXIT_ERROR)
         result = apply_plan(conn, the_plan, ctx.root, tz, lock_timeout=lock_timeout, say=_say)
-    click.echo(f"Applied: {result.created} created, {result.updated} changed, "
-               f"{result.retired} retired; {result.entered} memberships entered, "
-               f"{result.left} left.")
+        click.echo(f"Applied: {result.created} created, {result.updated} changed, "
+                   f"{result.retired} retired; {result.entered} memberships entered, "
+                   f"{result.left} left.")
+        send_outbox(ctx, conn, after="apply")  # the tag operations apply queued
     for load_ in result.lists:
         click.echo(f"  list {load_.segment_id}: {load_.members} members")
         if load_.unknown:
@@ -138,12 +140,14 @@ def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> No
     the_day = day.date() if day else today_in(tz)
     with ctx.database(writes=True) as conn:
         result = run_day(conn, the_day, tz, ctx.root, say=_say, lock_timeout=lock_timeout)
-    if not result.wrote:
-        click.echo(f"Run for {result.day}: nothing new ({result.segments} segments, "
-                   f"{result.seconds:.1f} s).")
-    else:
-        click.echo(f"Run for {result.day}: {result.segments} segments, {result.entered} entered, "
-                   f"{result.left} left, {result.snapshots} snapshots ({result.seconds:.1f} s).")
+        if not result.wrote:
+            click.echo(f"Run for {result.day}: nothing new ({result.segments} segments, "
+                       f"{result.seconds:.1f} s).")
+        else:
+            click.echo(f"Run for {result.day}: {result.segments} segments, {result.entered} "
+                       f"entered, {result.left} left, {result.snapshots} snapshots "
+                       f"({result.seconds:.1f} s).")
+        send_outbox(ctx, conn, after="run")  # the run ends with the tag sync
 
 
 def register(cli: click.Group) -> None:

@@ -23,6 +23,7 @@ from segflow.dsl.parser import parse
 from segflow.errors import SegflowError
 from segflow.runtime import evaluate, locking
 from segflow.runtime.plan_model import Plan
+from segflow.runtime.shopify.outbox import enqueue_sync
 from segflow.runtime.state import bump_revision, read_state
 from segflow.runtime.static_lists import ListLoad, load_list
 
@@ -104,6 +105,7 @@ def apply_plan(conn: psycopg.Connection, plan: Plan, root: Path, timezone: str, 
                     "retired": result.retired, "entered": result.entered,
                     "left": result.left})),
         )
+    enqueue_sync(conn, "apply")  # tag operations for the new definitions (shopify/outbox.py)
     return result
 
 

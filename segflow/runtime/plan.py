@@ -33,6 +33,7 @@ from segflow.runtime.plan_model import (
     Plan,
     SegmentChange,
 )
+from segflow.runtime.shopify.tagdiff import counts_by_segment, with_plan_tag_ops
 from segflow.runtime.state import (
     AppliedGroup,
     AppliedSegment,
@@ -245,6 +246,9 @@ def _count_members(conn: psycopg.Connection, project: Project, state: AppliedSta
     for name, cte in facts_ctes(compiled.facts, ev):
         query = query.with_(name, as_=cte)
     query = query.with_("desired", as_=desired)
+    # the tag operations: the same diff the run and apply queue (runtime/shopify/tagdiff.py)
+    query = with_plan_tag_ops(query, [c.id for c in todo], [
+        (c.id, c.tag, f"p{i}") for i, c in enumerate(todo) if c.action != "retire"])
     row = conn.execute(render(query)).fetchone()
     assert row is not None
     for i, c in enumerate(todo):
@@ -252,19 +256,9 @@ def _count_members(conn: psycopg.Connection, project: Project, state: AppliedSta
         c.members_after, c.members_before, c.entering, c.leaving = after, before, enter, leave
         if c.action == "retire":
             c.members_after = 0
-        _tag_ops(c)
-
-
-def _tag_ops(c: SegmentChange) -> None:
-    if c.action == "create":
-        c.tag_adds = c.members_after if c.tag else 0
-    elif c.action == "retire":
-        c.tag_removes = c.members_before if c.old_tag else 0
-    elif c.tag == c.old_tag:
-        c.tag_adds, c.tag_removes = (c.entering, c.leaving) if c.tag else (0, 0)
-    else:  # tag added, removed or renamed: every current holder loses the old, members get the new
-        c.tag_removes = c.members_before if c.old_tag else 0
-        c.tag_adds = c.members_after if c.tag else 0
+    tag_ops = counts_by_segment(row[-1])
+    for c in changes:
+        c.tag_adds, c.tag_removes = tag_ops.get(c.id, (0, 0))
 
 
 def plan_for(conn: psycopg.Connection, project: Project, timezone: str, today: dt.date,

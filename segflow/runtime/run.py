@@ -21,6 +21,7 @@ from segflow.errors import SegflowError
 from segflow.runtime import engine, locking
 from segflow.runtime.daysplit import DaySplit, split
 from segflow.runtime.engine import Workspace
+from segflow.runtime.shopify.outbox import enqueue_sync
 from segflow.runtime.state import applied_project, bump_revision, ordinals, read_state
 
 Say = Callable[[str], None]
@@ -86,6 +87,7 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
             (day, len(ords), Jsonb({"entered": entered, "left": left, "snapshots": snapshots,
                                     "mode": step.mode, "recomputed": step.recomputed})),
         )
+    enqueue_sync(conn, f"run {day}")  # tag operations for the day's changes (shopify/outbox.py)
     return result
 
 

@@ -1,0 +1,46 @@
+"""Fixtures for the tag sync tests: a migrated store database and the fake Admin API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from segflow.runtime.shopify.client import AdminClient
+from segflow.runtime.shopify.fake import FakeOptions, FakeShopify
+from segflow.runtime.shopify.throttle import Backoff
+from tests.runtime.conftest import conn, store_db, store_template  # noqa: F401
+
+TOKEN = "shpat_test_0123456789abcdef"  # a token-shaped secret the tests grep for
+
+
+def store_tags(db: psycopg.Connection) -> dict[int, list[str]]:
+    """Shopify's side at the start: every store customer with the tags the store shows."""
+    return {cid: list(tags) for cid, tags in
+            db.execute("SELECT customer_id, tags FROM store.customers ORDER BY 1")}
+
+
+@pytest.fixture
+def fake_options() -> FakeOptions:
+    """Fast bucket for tests (the benchmark uses the real one)."""
+    return FakeOptions(token=TOKEN, bucket_size=1000, restore_rate=100_000, retry_after="0",
+                       slow_seconds=0.05)
+
+
+@pytest.fixture
+def fake(fake_options) -> Iterator[FakeShopify]:
+    with FakeShopify(fake_options) as server:
+        yield server
+
+
+def make_client(fake: FakeShopify, token: str = TOKEN, **kw) -> AdminClient:
+    kw.setdefault("timeout", 2.0)
+    kw.setdefault("backoff", Backoff(base=0.005, cap=0.05))
+    return AdminClient(f"{fake.url}/admin/api/2025-01/graphql.json", token, **kw)
+
+
+@pytest.fixture
+def client(fake) -> Iterator[AdminClient]:
+    with make_client(fake) as c:
+        yield c

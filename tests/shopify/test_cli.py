@@ -1,0 +1,126 @@
+"""The tag commands end to end: seg apply / run / sync / tags against the fake, and the token
+never showing anywhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from segflow.cli.main import cli
+from segflow.runtime.shopify.config import ShopifyConfig
+from segflow.runtime.shopify.sync import open_client
+from tests.runtime import helpers as h
+from tests.shopify.conftest import TOKEN, store_tags
+
+RULES = """
+segment repeat {
+  tag = "seg-repeat"
+  where order_count >= 2
+}
+
+segment buyers {
+  where order_count >= 1
+}
+"""
+
+
+def _project(tmp_path: Path, fake, token_env: str = "SEG_TEST_SHOPIFY_TOKEN") -> Path:
+    root = tmp_path / "repo"
+    (root / "segments").mkdir(parents=True)
+    (root / "segments" / "x.seg").write_text(RULES)
+    (root / "seg.toml").write_text(
+        f'[store]\ntimezone = "{h.TZ}"\n\n[shopify]\nshop = "test-store.myshopify.com"\n'
+        f'api_version = "2025-01"\ntoken_env = "{token_env}"\nendpoint = "{fake.url}"\n'
+        "max_attempts = 2\n")
+    return root
+
+
+class Seg:
+    """Runs `seg` in-process, keeping everything it printed."""
+
+    def __init__(self, root: Path, env: dict):
+        self.root, self.env, self.seen = root, env, []
+
+    def __call__(self, *args: str, code: int = 0):
+        result = CliRunner().invoke(cli, ["-C", str(self.root), *args], env=self.env)
+        text = result.output  # stdout and stderr, interleaved
+        self.seen.append(text + repr(result.exception or ""))
+        assert result.exit_code == code, text
+        return text
+
+
+def test_apply_run_sync_and_one_off_actions_keep_shopify_in_step(conn, store_db, fake, tmp_path,
+                                                                  caplog):
+    caplog.set_level(logging.DEBUG)
+    fake.customers.update(store_tags(conn))
+    root = _project(tmp_path, fake)
+    seg = Seg(root, {"SEG_DATABASE_URL": store_db, "SEG_TEST_SHOPIFY_TOKEN": TOKEN})
+    out = seg("apply", "--auto-approve")
+    repeat = h.members(conn, "repeat")
+    assert f"Tag sync: {len(repeat)} done, 0 failed, 0 left" in out
+    assert sorted(c for c, t in fake.customers.items() if "seg-repeat" in t) == repeat
+
+    out = seg("tags", "assign", "buyers", "promo-2025")
+    assert "customers targeted" in out and "Tag sync:" in out
+    buyers = h.members(conn, "buyers")
+    assert sorted(c for c, t in fake.customers.items() if "promo-2025" in t) == buyers
+
+    rows = json.loads(seg("tags", "history", "--format", "json"))
+    assert [(r["kind"], r["tag"], r["segment"], r["customers"], r["status"]) for r in rows] == [
+        ("assign", "promo-2025", "buyers", len(buyers), "done")]
+    assert set(rows[0]) == {"action_id", "kind", "tag", "segment", "customers", "operations",
+                            "done", "failed", "waiting", "status", "created_at"}
+
+    out = seg("tags", "remove", "seg-repeat", code=1)
+    assert "kept in sync by segment repeat" in out
+    seg("tags", "remove", "promo-2025")
+    assert not any("promo-2025" in t for t in fake.customers.values())
+    assert "Tag sync: 0 done" in seg("sync")
+
+    # failures: a wrong token, then Shopify down
+    seg.env["SEG_TEST_SHOPIFY_TOKEN"] = TOKEN + "-wrong"
+    seg("tags", "assign", "buyers", "again", "--no-sync")
+    bad = seg("sync", code=1)
+    assert "refused the access token" in bad
+    seg.env["SEG_TEST_SHOPIFY_TOKEN"] = TOKEN
+    fake.options.fault_rate, fake.options.faults = 1.0, ("500",)
+    down = seg("sync", code=1)
+    assert "HTTP 500 from Shopify, 2 attempts" in down and "Traceback" not in down
+    ran = seg("run", "--date", str(h.AS_OF), code=1)
+    assert "Run for 2025-03-15" in ran and "the run itself was recorded" in ran
+    del seg.env["SEG_TEST_SHOPIFY_TOKEN"]
+    missing = seg("sync", code=1)
+    assert "SEG_TEST_SHOPIFY_TOKEN" in missing
+
+    everything = "\n".join(seg.seen) + caplog.text
+    assert TOKEN not in everything
+    assert TOKEN[:16] not in everything
+
+
+def test_client_repr_and_errors_omit_the_token(fake):
+    cfg = ShopifyConfig(shop="s.myshopify.com", token_env="SEG_TEST_TOKEN_X", endpoint=fake.url)
+    import os
+
+    os.environ["SEG_TEST_TOKEN_X"] = TOKEN
+    try:
+        client = open_client(cfg)
+    finally:
+        del os.environ["SEG_TEST_TOKEN_X"]
+    with client:
+        assert TOKEN not in repr(client) and TOKEN not in str(client)
+        assert TOKEN not in repr(vars(client))
+        try:
+            client.execute("{ shop { name } }", {})
+        except Exception as exc:  # the fake refuses unknown documents
+            assert TOKEN not in str(exc) and TOKEN not in repr(exc)
+
+
+def test_config_refuses_a_token_in_place_of_the_variable_name(tmp_path, fake):
+    root = _project(tmp_path, fake, token_env=TOKEN + "-x")
+    out = CliRunner().invoke(cli, ["-C", str(root), "sync"])
+    assert out.exit_code == 1
+    assert "NAME of an environment variable" in out.output
+    assert TOKEN not in out.output
