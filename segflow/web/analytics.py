@@ -23,7 +23,7 @@ import psycopg
 from segflow.errors import SegflowError
 from segflow.runtime.analytics import membership
 from segflow.runtime.analytics.features import features_report
-from segflow.runtime.analytics.journey import journey_report, state_label
+from segflow.runtime.analytics.journey import JourneyReport, journey_report, state_label
 from segflow.runtime.analytics.overlap import overlap_report
 from segflow.runtime.analytics.revenue import COHORTS, revenue_report
 from segflow.web import charts, format
@@ -153,18 +153,18 @@ def revenue(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
         meta.append(_static_note(f"the default period, the last {DEFAULT_DAYS} recorded days",
                                  f"seg revenue {segment_id} --from D --to D [--cohort start]"))
     day_rows = [d.as_dict() for d in report.days]
-    chart_list = [charts.bar_chart(
+    chart_list = [(format.LABELS[key], charts.bar_chart(
         f"revenue_{key}", format.LABELS[key],
         [charts.Point(d.day, None if getattr(d, key) is None else float(getattr(d, key)),
                       d.history == "backfilled") for d in report.days],
-        lambda v, k=key: format.value(v, k)) for key in ("revenue", "orders")]
+        lambda v, k=key: format.value(v, k))) for key in ("revenue", "orders")]
     total = report.as_dict()["total"]
     return {
         **_form(REVENUE_FIELDS, view, {"from": default_from.isoformat(),
                                        "to": default_to.isoformat(), "cohort": "daily"}),
         "meta": meta, "charts": chart_list,
         "tables": [
-            {"title": "Totals", "columns": [
+            {"title": "Totals", "compact": True, "columns": [
                 ("orders", "Orders"), ("revenue", "Revenue"), ("buyers", "Buyers"),
                 ("days", "Days"), ("days_without_history", "Days without history")],
              "rows": [total]},
@@ -253,37 +253,50 @@ def journey(conn: psycopg.Connection, group_id: str, view: View) -> dict:
     assert start is not None and end is not None
     _tune(conn)
     report = journey_report(conn, group_id, start, end)
-    states = report.states()
-    before, after = report.totals()
     meta = [f"From the end of {start} to the end of {end}: {report.customers:,} customers were "
             f"in the group on either day.", COUNTING]
     if view.static:
         meta.append(_static_note("the group's first and last recorded days",
                                  f"seg journey {group_id} --from D1 --to D2"))
-    if len(states) <= MATRIX_STATES:
-        columns = [(f"s{i}", b) for i, b in enumerate(states)]  # not labels: "total" is a name
-        cells = {(t.from_state, t.to_state): t.customers for t in report.transitions}
-        rows = [{"state": state_label(a), **{k: cells.get((a, b), 0) for k, b in columns},
-                 "total": before[a]} for a in states]
-        rows.append({"state": "total", **{k: after[b] for k, b in columns},
-                     "total": report.customers})
-        table = {"title": f"Rows: state on {start}; columns: state on {end}", "row_header": True,
-                 "columns": [("state", f"{start} \u2192 {end}"),
-                             *((k, state_label(b)) for k, b in columns), ("total", "Total")],
-                 "rows": rows}
-    else:
-        rows = [{"from": state_label(t.from_state), "to": state_label(t.to_state),
-                 "customers": t.customers, "share_of_from": t.customers / before[t.from_state]}
-                for t in report.transitions]
-        table = {"title": f"{len(states)} states, one transition a row, largest first",
-                 "columns": [("from", f"On {start}"), ("to", f"On {end}"),
-                             ("customers", "Customers"), ("share_of_from", "% of the row's")],
-                 "rows": rows[:MAX_ROWS], "note": _more(len(rows), "transitions",
-                                                         f"seg journey {group_id} --from "
-                                                         f"{start} --to {end} --format csv")}
+    many = len(report.states()) > MATRIX_STATES
     return {**_form(JOURNEY_FIELDS, view, {"from": default_from.isoformat(),
                                            "to": default_to.isoformat()}),
-            "meta": meta, "tables": [table]}
+            "meta": meta, "tables": _transitions(report) if many else [_matrix(report)]}
+
+
+def _matrix(report: JourneyReport) -> dict:
+    """Rows: the states on the first day; columns: on the second; with totals."""
+    states, (before, after) = report.states(), report.totals()
+    columns = [(f"s{i}", b) for i, b in enumerate(states)]  # not labels: "total" is a name
+    cells = {(t.from_state, t.to_state): t.customers for t in report.transitions}
+    rows = [{"state": state_label(a), **{k: cells.get((a, b), 0) for k, b in columns},
+             "total": before[a]} for a in states]
+    rows.append({"state": "total", **{k: after[b] for k, b in columns},
+                 "total": report.customers})
+    return {"title": f"Rows: state on {report.start}; columns: state on {report.end}",
+            "row_header": True, "rows": rows,
+            "columns": [("state", f"{report.start} \u2192 {report.end}"),
+                        *((k, state_label(b)) for k, b in columns), ("total", "Total")]}
+
+
+def _transitions(report: JourneyReport) -> list[dict]:
+    """Too many states for a matrix: the customers per state, then one transition a row."""
+    states, (before, after) = report.states(), report.totals()
+    start, end = report.start, report.end
+    rows = [{"from": state_label(t.from_state), "to": state_label(t.to_state),
+             "customers": t.customers, "from_share": t.customers / before[t.from_state]}
+            for t in report.transitions]
+    command = f"seg journey {report.group} --from {start} --to {end} --format csv"
+    return [
+        {"title": "Customers per state", "compact": True, "row_header": True,
+         "columns": [("state", "State"), ("before", f"On {start}"), ("after", f"On {end}")],
+         "rows": [{"state": state_label(s), "before": before[s], "after": after[s]}
+                  for s in states]},
+        {"title": f"{len(states)} states, one transition a row, largest first",
+         "columns": [("from", f"On {start}"), ("to", f"On {end}"), ("customers", "Customers"),
+                     ("from_share", f"% of the state on {start}")],
+         "rows": rows[:MAX_ROWS], "note": _more(len(rows), "transitions", command)},
+    ]
 
 
 def _more(total: int, what: str, command: str) -> str:

@@ -206,12 +206,19 @@ def test_journey_with_many_states_lists_transitions(app, conn, monkeypatch):
 
     monkeypatch.setattr(analytics, "MATRIX_STATES", 1)
     _, html = get(app, "/groups/lifecycle.html", urlencode({"from": DAYS[1], "to": DAYS[7]}))
+    monkeypatch.setattr(analytics, "MAX_ROWS", 1)
+    _, short = get(app, "/groups/lifecycle.html", urlencode({"from": DAYS[1], "to": DAYS[7]}))
     report = journey_report(conn, "lifecycle", DAYS[1], DAYS[7])
-    before, _ = report.totals()
-    (listing,) = tables(section(html, "journey"))
+    before, after = report.totals()
+    per_state, listing = tables(section(html, "journey"))
     assert listing[1:] == [[state_label(t.from_state), state_label(t.to_state), str(t.customers),
-                            shown(t.customers / before[t.from_state], "share_of_from")]
+                            shown(t.customers / before[t.from_state], "from_share")]
                            for t in report.transitions]
+    assert per_state[1:] == [[state_label(s), str(before[s]), str(after[s])]
+                             for s in report.states()]
+    assert len(tables(section(short, "journey"))[1]) == 2
+    assert (f"The first 1 of {len(report.transitions)} transitions; all of them: <code>seg "
+            f"journey lifecycle --from {DAYS[1]} --to {DAYS[7]} --format csv</code>") in short
 
 
 def test_overlap_matches_the_report(app, conn):
