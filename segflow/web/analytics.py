@@ -150,7 +150,7 @@ def revenue(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
         meta.append(f"{carried} days had no run: membership on them is carried from the last "
                     "recorded day before.")
     if view.static:
-        meta.append(_static_note(f"the default period, the last {DEFAULT_DAYS} recorded days",
+        meta.append(_static_note(f"the default period, the last {DEFAULT_DAYS} days of history",
                                  f"seg revenue {segment_id} --from D --to D [--cohort start]"))
     day_rows = [d.as_dict() for d in report.days]
     chart_list = [(format.LABELS[key], charts.bar_chart(
@@ -286,16 +286,18 @@ def _transitions(report: JourneyReport) -> list[dict]:
     rows = [{"from": state_label(t.from_state), "to": state_label(t.to_state),
              "customers": t.customers, "from_share": t.customers / before[t.from_state]}
             for t in report.transitions]
-    command = f"seg journey {report.group} --from {start} --to {end} --format csv"
+    command = f"seg journey {report.group} --from {start} --to {end} --format"
+    largest = sorted(states, key=lambda s: -max(before[s], after[s]))  # stable: group order
     return [
-        {"title": "Customers per state", "compact": True, "row_header": True,
+        {"title": "Customers per state, largest first", "compact": True, "row_header": True,
          "columns": [("state", "State"), ("before", f"On {start}"), ("after", f"On {end}")],
          "rows": [{"state": state_label(s), "before": before[s], "after": after[s]}
-                  for s in states]},
+                  for s in largest[:MAX_ROWS]],
+         "note": _more(len(states), "states", f"{command} json")},
         {"title": f"{len(states)} states, one transition a row, largest first",
          "columns": [("from", f"On {start}"), ("to", f"On {end}"), ("customers", "Customers"),
                      ("from_share", f"% of the state on {start}")],
-         "rows": rows[:MAX_ROWS], "note": _more(len(rows), "transitions", command)},
+         "rows": rows[:MAX_ROWS], "note": _more(len(rows), "transitions", f"{command} csv")},
     ]
 
 
