@@ -114,10 +114,6 @@ def _static_note(default: str, command: str) -> str:
 # ---- revenue tracking ---------------------------------------------------------------------
 
 REVENUE_FIELDS = (Field("from", "From"), Field("to", "To"), Field("cohort", "Cohort", COHORTS))
-COHORT_TEXT = {
-    "daily": "an order counts when its customer was a member at the end of the order's day",
-    "start": "the members at the end of the first day, followed through the period",
-}
 
 
 @_answers(*REVENUE_FIELDS)
@@ -133,9 +129,9 @@ def revenue(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
     _tune(conn)
     report = revenue_report(conn, segment_id, start, end, cohort=cohort,  # type: ignore[arg-type]
                             timezone=view.timezone)
-    who = (COHORT_TEXT["daily"] if cohort == "daily"
-           else f"the {report.cohort_size:,} members at the end of {start}, followed through "
-                "the period")
+    who = ("an order counts when its customer was a member at the end of the order's day"
+           if cohort == "daily" else f"the {report.cohort_size:,} members at the end of {start}, "
+                                     "followed through the period")
     meta = [f"From {start} to {end} ({len(report.days)} days), {cohort} cohort: {who}."]
     missing = report.days_without_history
     if missing:
