@@ -132,7 +132,9 @@ def revenue(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
     who = ("an order counts when its customer was a member at the end of the order's day"
            if cohort == "daily" else f"the {report.cohort_size:,} members at the end of {start}, "
                                      "followed through the period")
-    meta = [f"From {start} to {end} ({len(report.days)} days), {cohort} cohort: {who}."]
+    days = len(report.days)
+    meta = [f"From {start} to {end} ({days} day{'' if days == 1 else 's'}), {cohort} cohort: "
+            f"{who}."]
     missing = report.days_without_history
     if missing:
         meta.append(f"No membership history on {missing} of these days (the segment's history "

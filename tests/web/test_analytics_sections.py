@@ -274,3 +274,35 @@ def test_static_report_shows_the_defaults_and_says_so(database, plan_file, tmp_p
     assert "the group&#39;s first and last recorded days" in group
     assert tables(section(group, "overlap"))[0][1][0] == "buyers"
     assert not (report.path / "segments/buyers").exists()
+
+
+def test_small_groups_and_a_state_without_runs(pg_db, tmp_path):
+    """Applied but never run: revenue over the apply day; a group of one segment has a journey
+    but no pair to compare; a group without segments says so. Nothing is a 500."""
+    from segflow.web.app import Dashboard, ReadOnlyDatabase
+    from segflow.web.view import View
+
+    rules = """
+    group solo { title = "Solo" }
+    group nobody { title = "Nobody" }
+    segment only { title = "Only" groups = [solo] where order_count >= 1 }
+    """
+    with helpers.connect(pg_db) as conn:
+        helpers.load_migrated_store(conn)
+        conn.autocommit = True
+        helpers.plan_apply(conn, helpers.project(rules, tmp_path), tmp_path)
+    database = ReadOnlyDatabase(pg_db)
+    try:
+        app = Dashboard(database, View(timezone=helpers.TZ))
+        status, html = get(app, "/segments/only.html")
+        assert status == 200
+        assert f"From {helpers.AS_OF} to {helpers.AS_OF} (1 day)" in section(html, "revenue")
+        status, html = get(app, "/groups/solo.html")
+        assert status == 200 and "<table" in section(html, "journey")
+        assert "The group has one segment (only): no pair to compare." in section(html, "overlap")
+        status, html = get(app, "/groups/nobody.html")
+        assert status == 200
+        for key in ("journey", "overlap"):
+            assert "group &#39;nobody&#39; has no segments" in section(html, key)
+    finally:
+        database.close()
