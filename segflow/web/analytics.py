@@ -3,11 +3,10 @@ of a group. Each shows one report of `segflow.runtime.analytics` (no SQL here), 
 page's read-only transaction, in the generic shape that `sections/tables.html` draws.
 
 Parameters come from the query string, named as the commands' options (`from`, `to`, `cohort`,
-`top`, `date`). One that a
-report cannot honour (not a day, a period over a year, `from` after `to`, a day outside the
-history) shows as a clear message inside its section, above the form to correct it, and the page
-answers 400. The static report has no server to send a form to: it shows the defaults and says
-which command gives another period.
+`top`, `date`). One that a report cannot honour (not a day, a period over a year, `from` after
+`to`, a day outside the history) shows as a clear message inside its section, above the form to
+correct it, and the page answers 400. The static report has no server to send a form to: it
+shows the defaults and says which command gives others.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from segflow.runtime.analytics.revenue import COHORTS, revenue_report
 from segflow.web import charts, format
 from segflow.web.view import BadRequest, View
 
-DEFAULT_DAYS = 30  # revenue tracking's default period: the last 30 recorded days
+DEFAULT_DAYS = 30  # revenue tracking's default period: the last 30 days of history
 MATRIX_STATES = 8  # a journey with more states is listed one transition a row
 MAX_ROWS = 50  # rows shown of a long transition or pair list; the command lists them all
 TOP, MAX_TOP = 10, 100  # values per features list
@@ -145,8 +144,8 @@ def revenue(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
                     "cannot say who is still a member.")
     carried = sum(1 for d in report.days if d.history == "carried")
     if carried:
-        meta.append(f"{carried} days had no run: membership on them is carried from the last "
-                    "recorded day before.")
+        meta.append(f"{carried} day{' has' if carried == 1 else 's have'} no run: membership "
+                    "is carried from the last recorded day before.")
     if view.static:
         meta.append(_static_note(f"the default period, the last {DEFAULT_DAYS} days of history",
                                  f"seg revenue {segment_id} --from D --to D [--cohort start]"))
