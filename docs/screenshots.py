@@ -27,9 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "img"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PAGES = [  # (file, path, clip height or None for the whole page)
+PAGES = [  # (file, path, clip height, a section's CSS selector, or None for the whole page)
     ("dashboard-grid.png", "/", None),
     ("dashboard-segment.png", "/segments/loyals.html", 2300),
+    ("dashboard-revenue.png", "/segments/loyals.html", "#revenue"),
+    ("dashboard-features.png", "/segments/loyals/features.html", None),
     ("dashboard-group.png", "/groups/lifecycle.html", None),
     ("dashboard-plan.png", "/plan.html", None),
 ]
@@ -63,7 +65,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         plan = saved_plan(url, config.store.timezone, Path(tmp))
         database = ReadOnlyDatabase(url)
-        server = make(Dashboard(database, View(plan_path=plan)), "127.0.0.1", 0, quiet=True)
+        view = View(plan_path=plan, timezone=config.store.timezone)
+        server = make(Dashboard(database, view), "127.0.0.1", 0, quiet=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
         try:
@@ -74,6 +77,8 @@ def main() -> None:
                     page.goto(base + path)
                     if height is None:
                         page.screenshot(path=str(OUT / name), full_page=True)
+                    elif isinstance(height, str):
+                        page.locator(height).screenshot(path=str(OUT / name))
                     else:
                         page.screenshot(path=str(OUT / name), full_page=True,
                                         clip={"x": 0, "y": 0, "width": 1280, "height": height})

@@ -46,7 +46,8 @@ def serve(ctx: Context, host: str, port: int, plan: Path | None) -> None:
     plan_path = _plan_path(ctx, plan)
     database = ReadOnlyDatabase(_url(ctx))
     try:
-        server = make(Dashboard(database, View(plan_path=plan_path)), host, port)
+        server = make(Dashboard(database, View(plan_path=plan_path,
+                                                   timezone=ctx.config.store.timezone)), host, port)
     except OSError as exc:
         from segflow.errors import SegflowError
 
@@ -85,7 +86,8 @@ def report(ctx: Context, out: Path, plan: Path | None, members: bool) -> None:
     try:
         with database.transaction() as conn:  # one snapshot for every page
             result = write_report(conn, out, View(static=True, members=members,
-                                                  plan_path=_plan_path(ctx, plan)))
+                                                  plan_path=_plan_path(ctx, plan),
+                                                  timezone=ctx.config.store.timezone))
     finally:
         database.close()
     click.echo(f"Wrote {result.pages} pages to {result.path}; open {result.path / 'index.html'}")

@@ -79,6 +79,7 @@ ROUTES: list[tuple[re.Pattern[str], PageFn]] = [
     (re.compile(r"/groups\.html"), pages.groups_page),
     (re.compile(r"/groups/([^/]+)\.html"), pages.group_page),
     (re.compile(r"/segments/([^/]+)\.html"), pages.segment_page),
+    (re.compile(r"/segments/([^/]+)/features\.html"), pages.features_page),
     (re.compile(r"/plan\.html"), pages.plan_page),
 ]
 
@@ -108,7 +109,7 @@ class Dashboard:
             match = pattern.fullmatch(path)
             if match:
                 view = View(params=dict(parse_qsl(query)), plan_path=self.view.plan_path,
-                            members=self.view.members)
+                            members=self.view.members, timezone=self.view.timezone)
                 return self._page(page_fn, view, depth, *match.groups())
         return self._error(404, f"no page at {path}", depth)
 

@@ -1,7 +1,9 @@
 """Charts as server-side SVG: no JavaScript library, nothing fetched, identical in the static site.
 
 Each recorded day is one mark carrying `data-day` / `data-value` (and a tooltip); backfilled days
-are drawn distinctly (class `b`: hollow points, dashed line, lighter bars, a shaded band).
+are drawn distinctly (class `b`: hollow points, dashed line, lighter bars, a shaded band). In a
+bar chart a day whose figure is not known (None: no membership history that day) is a hatched
+full-height mark (class `none`), never a zero.
 """
 
 from __future__ import annotations
@@ -98,9 +100,12 @@ def _bands(frame: _Frame, points: Sequence[Point]) -> list[str]:
                        f'height="{HEIGHT - TOP - BOTTOM}"/>')
             run = []
     if out:
-        out.append(f'<text class="legend" x="{WIDTH - RIGHT}" y="{TOP + 10}">'
-                   'shaded: backfilled days</text>')
+        out.append(_legend(0, "shaded: backfilled days"))
     return out
+
+
+def _legend(line: int, text: str) -> str:
+    return f'<text class="legend" x="{WIDTH - RIGHT}" y="{TOP + 10 + 12 * line}">{text}</text>'
 
 
 def _svg(key: str, label: str, body: list[str], kind: str) -> Markup:
@@ -144,17 +149,27 @@ def line_chart(key: str, label: str, points: Sequence[Point], fmt: Formatter) ->
     return _svg(key, label, body, "line")
 
 
-def bar_chart(key: str, label: str, points: Sequence[Point], fmt: Formatter) -> Markup:
-    """Daily bars from zero: one bar per recorded day."""
+def bar_chart(key: str, label: str, points: Sequence[Point], fmt: Formatter,
+              unknown: str = "no membership history") -> Markup:
+    """Daily bars from zero: one bar per day; a day without a figure is marked `unknown`."""
     if not points:
         return Markup('<p class="empty">No activity recorded yet.</p>')
     hi = max((p.value or 0) for p in points)
     frame = _Frame(points, 0, hi * 1.08 if hi > 0 else 1)
-    body = [*_bands(frame, points), *_axes(frame, points, fmt)]
+    bands = _bands(frame, points)
+    body = [*bands, *_axes(frame, points, fmt)]
     width = max(frame.day_width() * 0.8, 0.8)
     base = frame.y(0)
+    if any(p.value is None for p in points):
+        body.append(_legend(1 if bands else 0, f"tinted: {escape(unknown)}"))
     for p in points:
-        top = frame.y(p.value or 0)
+        if p.value is None:
+            body.append(f'<rect class="bar none" x="{frame.x(p.day) - width / 2:.1f}" y="{TOP}" '
+                        f'width="{width:.2f}" height="{base - TOP:.1f}" '
+                        f'data-day="{p.day.isoformat()}" data-value="">'
+                        f"<title>{p.day.isoformat()}: {escape(unknown)}</title></rect>")
+            continue
+        top = frame.y(p.value)
         cls, rest = _mark_attrs(p, fmt)
         body.append(f'<rect class="bar{cls}" x="{frame.x(p.day) - width / 2:.1f}" y="{top:.1f}" '
                     f'width="{width:.2f}" height="{max(base - top, 0.5):.1f}" {rest}</rect>')

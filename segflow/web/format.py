@@ -18,11 +18,14 @@ assert set(METRICS) <= set(LABELS)
 
 
 def value(number: float | int | None, key: str = "") -> str:
-    """One figure for people: rates as percentages, counts whole, amounts with two decimals."""
+    """One figure for people: rates and shares as percentages, counts whole, an index (Jaccard)
+    with three decimals, amounts and ratios with two."""
     if number is None:
         return "—"
-    if key.endswith("_rate"):
+    if key.endswith(("_rate", "_share")):
         return f"{number * 100:.1f}%"
+    if key == "jaccard":
+        return f"{number:.3f}"
     if key in ("customer_count", "orders") or isinstance(number, int):
         return f"{int(number):,}"
     return f"{number:,.2f}"

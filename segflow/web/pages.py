@@ -35,13 +35,12 @@ def group_page(conn: psycopg.Connection, group_id: str, view: View) -> Page:
         (group,) = reports.groups(conn, group_id)
     except SegflowError as exc:
         raise NotFound(exc.message) from None
-    return Page("group.html", {
-        **_common(conn, view), "group": group,
-        "sections": sections.run_sections(conn, sections.GROUP_SECTIONS, group_id, view),
-    }, depth=1)
+    parts = sections.run_sections(conn, sections.GROUP_SECTIONS, group_id, view)
+    return Page("group.html", {**_common(conn, view), "group": group, "sections": parts},
+                depth=1, status=sections.page_status(parts))
 
 
-def segment_page(conn: psycopg.Connection, segment_id: str, view: View) -> Page:
+def _segment(conn: psycopg.Connection, segment_id: str) -> dict:
     try:
         info = reports.segment_info(conn, segment_id)
     except SegflowError as exc:
@@ -51,10 +50,22 @@ def segment_page(conn: psycopg.Connection, segment_id: str, view: View) -> Page:
     segment["retired"] = info["retired_at"] is not None
     segment["created"] = info["created_at"].date().isoformat()
     segment["updated"] = info["updated_at"].date().isoformat()
-    return Page("segment.html", {
-        **_common(conn, view), "segment": segment,
-        "sections": sections.run_sections(conn, sections.SEGMENT_SECTIONS, segment_id, view),
-    }, depth=1)
+    return segment
+
+
+def segment_page(conn: psycopg.Connection, segment_id: str, view: View) -> Page:
+    segment = _segment(conn, segment_id)
+    parts = sections.run_sections(conn, sections.SEGMENT_SECTIONS, segment_id, view)
+    return Page("segment.html", {**_common(conn, view), "segment": segment, "sections": parts},
+                depth=1, status=sections.page_status(parts))
+
+
+def features_page(conn: psycopg.Connection, segment_id: str, view: View) -> Page:
+    """A segment's features on a page of their own (the live segment page links to it)."""
+    segment = _segment(conn, segment_id)
+    parts = sections.run_sections(conn, sections.FEATURES_SECTIONS, segment_id, view)
+    return Page("features.html", {**_common(conn, view), "segment": segment, "sections": parts},
+                depth=2, status=sections.page_status(parts))
 
 
 def saved_plan(view: View) -> Path | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
 import jinja2
+from markupsafe import Markup, escape
 
 from segflow import __version__
 from segflow.web import format
@@ -25,7 +27,13 @@ def environment() -> jinja2.Environment:
     )
     env.globals.update(version=__version__, labels=format.LABELS)
     env.filters["metric"] = format.value
+    env.filters["prose"] = prose
     return env
+
+
+def prose(text: str) -> Markup:
+    """A sentence for people: escaped, with `command` spans shown as code."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 def render(page: Page) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import psycopg
 
 from segflow.runtime import reports
-from segflow.web import charts, format
+from segflow.web import analytics, charts, format
 from segflow.web.highlight import highlight
 from segflow.web.view import View
 
@@ -106,17 +106,12 @@ SEGMENT_SECTIONS: tuple[Section, ...] = (
     Section("metrics", "Metrics", metric_history, "sections/metrics.html"),
     Section("definition", "Definition", definition, "sections/definition.html"),
     Section("activity", "Daily order activity", order_activity, "sections/activity.html"),
-    # segment analytics (branch analytics, segflow/runtime/analytics/*) plugs in here:
-    Section("revenue", "Revenue tracking", None,
-            pending="revenue and orders from the members over a chosen period",
-            command="seg revenue"),
-    Section("features", "Features", None,
-            pending="most purchased products, channels and first-purchase products",
-            command="seg features"),
+    Section("revenue", "Revenue tracking", analytics.revenue),
+    Section("features", "Features", analytics.features_on_request),
     # Shopify tag sync (branch shopify) plugs in here:
     Section("tag_sync", "Tag-sync history", None,
-            pending="the tag operations sent to Shopify for this segment",
-            command="seg tags history"),
+            pending="the tag operations sent to Shopify for this segment will show here once "
+                    "segflow syncs tags to Shopify"),
     Section("members", "Members", member_list, "sections/members.html"),
 )
 
@@ -132,12 +127,12 @@ def group_segments(conn: psycopg.Connection, group_id: str, view: View) -> dict:
 
 GROUP_SECTIONS: tuple[Section, ...] = (
     Section("segments", "Segments", group_segments, "sections/group_segments.html"),
-    # segment analytics (branch analytics) plugs in here:
-    Section("journey", "Journey", None,
-            pending="how customers moved between these segments", command="seg journey"),
-    Section("overlap", "Overlap", None,
-            pending="members shared between these segments", command="seg overlap"),
+    Section("journey", "Journey", analytics.journey),
+    Section("overlap", "Overlap", analytics.overlap),
 )
+
+# The features page of a segment (linked from its page: too slow to compute with it).
+FEATURES_SECTIONS: tuple[Section, ...] = (Section("features", "Features", analytics.features),)
 
 
 def run_sections(conn: psycopg.Connection, sections: tuple[Section, ...], subject_id: str,
@@ -152,4 +147,9 @@ def run_sections(conn: psycopg.Connection, sections: tuple[Section, ...], subjec
             out.append({"key": s.key, "title": s.title, "template": s.template,
                         "data": s.provide(conn, subject_id, view)})
     return out
+
+
+def page_status(parts: list[dict]) -> int:
+    """400 when a section could not honour its parameters (it says why in place), else 200."""
+    return max((part["data"].get("status", 200) for part in parts), default=200)
 

@@ -17,6 +17,7 @@ class View:
     static: bool = False
     members: bool = True           # `seg report --no-members` leaves customer details out
     plan_path: Path | None = None  # the saved plan shown on plan.html, when one exists
+    timezone: str = "UTC"          # the store's ([store] timezone): the analytics' order days
 
     def param(self, name: str, default: str = "") -> str:
         return self.params.get(name, default)
@@ -37,4 +38,4 @@ class NotFound(SegflowError):
 
 
 class BadRequest(SegflowError):
-    """A parameter the page cannot honour (unknown sort column or group)."""
+    """A parameter the page cannot honour (unknown sort column or group, a bad period)."""

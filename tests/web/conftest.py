@@ -1,5 +1,6 @@
 """A segflow state to look at: the hand-built store, a few segments (one titled like an attack),
-nine days of daily runs, the first three marked as backfilled, and a saved plan."""
+nine days of daily runs, the first three marked as backfilled, and a saved plan. One product is
+named like markup (after the runs: no rule reads it) for the features' escaping."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ segment vips {{
 FIRST = helpers.AS_OF - dt.timedelta(days=8)
 DAYS = [FIRST + dt.timedelta(days=n) for n in range(9)]
 BACKFILLED = 3  # the first three days are marked as written by a backfill
+MARKUP_PRODUCT = "<b>x</b>"
 
 
 def build_state(conn: psycopg.Connection) -> None:
@@ -58,6 +60,8 @@ def build_state(conn: psycopg.Connection) -> None:
     for table in ("daily_metrics", "daily_activity"):
         conn.execute(f"UPDATE segflow.{table} SET backfilled = true WHERE day < %s",
                      (DAYS[BACKFILLED],))
+    conn.execute("UPDATE store.order_lines SET product = %s WHERE product = 'Grinder'",
+                 (MARKUP_PRODUCT,))
 
 
 @pytest.fixture(scope="session")
@@ -106,4 +110,4 @@ def database(state_url) -> Iterator[ReadOnlyDatabase]:
 
 @pytest.fixture(scope="session")
 def app(database, plan_file) -> Dashboard:
-    return Dashboard(database, View(plan_path=plan_file))
+    return Dashboard(database, View(plan_path=plan_file, timezone=helpers.TZ))

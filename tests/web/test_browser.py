@@ -7,6 +7,7 @@ Screenshots of every page go to tests/artifacts/ (git-ignored).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import Iterator
@@ -84,6 +85,7 @@ def visible_ids(page) -> list[str]:
 @pytest.mark.parametrize(("name", "path"), [
     ("grid", "/"), ("segment", "/segments/repeat_buyers.html"), ("groups", "/groups.html"),
     ("group", "/groups/lifecycle.html"), ("plan", "/plan.html"), ("escaping", "/segments/vips.html"),
+    ("features", "/segments/buyers/features.html"),
 ])
 def test_every_page_loads_without_console_errors(page, base_url, name, path):
     response = page.goto(base_url + path)
@@ -126,6 +128,45 @@ def test_history_chart_has_one_point_per_recorded_day(page, base_url):
     assert backfilled == 3
     bars = page.eval_on_selector_all("svg[data-chart=activity_orders] rect.bar", "r => r.length")
     assert bars == len(DAYS)
+
+
+def test_analytics_sections_in_the_browser(page, base_url):
+    """Revenue tracking's form, the features link, journey and overlap: no console error."""
+    page.goto(base_url + "/segments/buyers.html")
+    bars = page.eval_on_selector_all("svg[data-chart=revenue_revenue] rect.bar",
+                                     "rs => rs.map(r => r.dataset.day)")
+    assert bars == [d.isoformat() for d in DAYS]  # the default period: every recorded day
+    early = (DAYS[0] - dt.timedelta(days=3)).isoformat()
+    page.fill("#revenue input[name=from]", early)
+    page.select_option("#revenue select[name=cohort]", "daily")
+    page.click("#revenue button[type=submit]")
+    page.wait_for_load_state("load")
+    assert f"from={early}" in page.url and page.url.endswith("#revenue")
+    assert page.eval_on_selector_all("svg[data-chart=revenue_revenue] rect.bar.none",
+                                     "rs => rs.length") == 3  # days before the history
+    shoot(page, "segment-revenue")
+    assert page.problems == []
+    page.fill("#revenue input[name=from]", DAYS[-1].isoformat())
+    page.fill("#revenue input[name=to]", DAYS[0].isoformat())
+    with page.expect_navigation() as navigation:
+        page.click("#revenue button[type=submit]")
+    assert navigation.value.status == 400
+    assert "starts after it ends" in page.inner_text("#revenue .error")
+    # the browser reports the page's 400 status itself; nothing else may go wrong
+    assert page.problems == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    page.problems.clear()
+    page.click("#features a.button")
+    assert page.url.endswith("/segments/buyers/features.html")
+    assert page.inner_text("#features table td:first-child").strip()
+    assert page.locator("text=<b>x</b>").count() >= 1  # a product named like markup, as text
+    shoot(page, "features")
+    page.goto(base_url + "/groups/lifecycle.html")
+    assert page.locator("#journey table tbody tr").count() >= 2
+    assert "combined state" in page.inner_text("#journey")
+    assert page.locator("#overlap table td:has-text('0.375')").count() == 1
+    shoot(page, "group-analytics")
+    assert page.problems == []
 
 
 def test_a_title_made_of_markup_shows_as_text(page, base_url):

@@ -55,11 +55,23 @@ def test_charts_skip_missing_figures_and_handle_one_day():
     assert "No figures" in line_chart("x", "x", [Point(dt.date(2025, 1, 1), None)], str)
 
 
+def test_bar_chart_marks_unknown_days_never_as_zero():
+    points = [Point(dt.date(2025, 1, 1) + dt.timedelta(days=i), None) for i in range(3)]
+    points += days(5, backfilled=2)[3:]  # two known days after three unknown ones
+    svg = bar_chart("revenue", "Revenue", points, str, unknown="no <history>")
+    assert svg.count('class="bar none"') == 3 and svg.count('<rect class="bar') == 5
+    assert '<title>2025-01-01: no &lt;history&gt;</title>' in svg
+    assert "tinted: no &lt;history&gt;" in svg and "shaded: backfilled days" not in svg
+
+
 def test_formats():
     assert format.value(0.4567, "repeat_customer_rate") == "45.7%"
     assert format.value(1234, "customer_count") == "1,234"
     assert format.value(12.5, "lifetime_value") == "12.50"
     assert format.value(None) == "—"
+    assert format.value(0.125, "member_share") == "12.5%"
+    assert format.value(0.37512, "jaccard") == "0.375"
+    assert format.value(2.345, "lift") == "2.35" and format.value(7, "members") == "7"
     assert format.change(0.5, 0.45, "repeat_customer_rate") == "+5.0 pt"
     assert format.change(10, 12, "customer_count") == "−2"
     assert format.change(10, None, "customer_count") == ""
