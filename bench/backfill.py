@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 
-from common import TZ, bench_project, throwaway_cluster, timed
+from common import TZ, bench_project, statement_times, throwaway_cluster, timed
 
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.query import render, segment_query
@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--naive-days", type=int, default=2)
     ap.add_argument("--naive-segments", type=int, default=10)
+    ap.add_argument("--profile", action="store_true", help="print the slowest statements")
     args = ap.parse_args()
     end = dt.date(2026, 6, 30)
     with throwaway_cluster() as url, connect(url, autocommit=True) as conn:
@@ -53,10 +54,11 @@ def main() -> None:
         start = end - dt.timedelta(days=args.days)
         last = end - dt.timedelta(days=1)
         ticks: list[float] = []
-        backfill_s, result = timed(
-            f"seg backfill --all, {args.days} days",
-            lambda: backfill(conn, tmp, TZ, None, start, last,
-                             progress=lambda d, done, total: ticks.append(time.perf_counter())))
+        with statement_times(args.profile):
+            backfill_s, result = timed(
+                f"seg backfill --all, {args.days} days",
+                lambda: backfill(conn, tmp, TZ, None, start, last,
+                                 progress=lambda d, done, total: ticks.append(time.perf_counter())))
         print(f"  {result.written:,} day snapshots, {result.entered:,} entered, "
               f"{result.left:,} left")
         sample_days = [start + dt.timedelta(days=i * args.days // args.naive_days)

@@ -85,3 +85,34 @@ def throwaway_cluster() -> Iterator[str]:
     finally:
         cluster.destroy()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def statement_times(enabled: bool, top: int = 12):
+    """Time every statement run through psycopg; print the slowest (a benchmark's --profile)."""
+    if not enabled:
+        yield
+        return
+    import psycopg
+
+    original = psycopg.Connection.execute
+    totals: dict[str, list[float]] = {}
+
+    def execute(self, query, params=None, **kw):
+        t = time.perf_counter()
+        try:
+            return original(self, query, params, **kw)
+        finally:
+            text = query if isinstance(query, str) else query.as_string(self)
+            entry = totals.setdefault(" ".join(text.split())[:120], [0.0, 0])
+            entry[0] += time.perf_counter() - t
+            entry[1] += 1
+
+    psycopg.Connection.execute = execute
+    try:
+        yield
+    finally:
+        psycopg.Connection.execute = original
+        print(f"    statements: {sum(v[0] for v in totals.values()):.1f} s in all")
+        for text, (s, n) in sorted(totals.items(), key=lambda kv: -kv[1][0])[:top]:
+            print(f"    {s:7.2f} s  x{n:<4} {text}")

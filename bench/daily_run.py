@@ -11,15 +11,13 @@ Usage: python bench/daily_run.py [--customers 1000000] [--segments 100] [--naive
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 
-from common import TZ, bench_project, throwaway_cluster, timed
+from common import TZ, bench_project, statement_times, throwaway_cluster, timed
 
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.query import render, segment_query
@@ -28,34 +26,6 @@ from segflow.runtime.db import connect, migrate
 from segflow.runtime.plan import plan_for
 from segflow.runtime.run import run_day
 from segflow.runtime.synth import generate_store
-
-
-@contextlib.contextmanager
-def statement_times(enabled: bool):
-    """Time every statement the connection runs; print the slowest (for --profile)."""
-    if not enabled:
-        yield
-        return
-    import psycopg
-
-    original = psycopg.Connection.execute
-    times: list[tuple[float, str]] = []
-
-    def execute(self, query, params=None, **kw):
-        t = time.perf_counter()
-        try:
-            return original(self, query, params, **kw)
-        finally:
-            text = query if isinstance(query, str) else query.as_string(self)
-            times.append((time.perf_counter() - t, " ".join(text.split())[:150]))
-
-    psycopg.Connection.execute = execute
-    try:
-        yield
-    finally:
-        psycopg.Connection.execute = original
-        for s, text in sorted(times, reverse=True)[:12]:
-            print(f"    {s:6.2f} s  {text}")
 
 
 def main() -> None:
