@@ -17,7 +17,7 @@ import pytest
 
 from tests.web.conftest import DAYS, XSS
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("SEG_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
