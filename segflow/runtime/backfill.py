@@ -78,8 +78,6 @@ def backfill(conn: psycopg.Connection, root: Path, timezone: str, segment_ids: l
     first = start if overwrite else _first_missing(conn, list(ords.values()), start, end)
     if first is None:
         result.skipped = result.days * len(ords)
-        with conn.transaction():
-            _join_recorded_history(conn, list(ords.values()), start, end)
         result.seconds = time.perf_counter() - started
         say("every day in the range already has history: nothing to backfill")
         return result
@@ -92,28 +90,40 @@ def backfill(conn: psycopg.Connection, root: Path, timezone: str, segment_ids: l
     ws = Workspace.scratch("_bf")
     with conn.transaction():
         ws.create(conn)
-        baseline_day = first - dt.timedelta(days=1)
-        say(f"computing customer facts and memberships as of {baseline_day}")
-        previous = split(project, Evaluation(baseline_day, timezone))
-        engine.rebuild(conn, ws, previous, ords)
+    everything = sorted(ords.values())
+    previous: DaySplit | None = None  # the chain's last day, while there is one
+    template: DaySplit | None = None
     day = first
     while day <= end:
-        current = split(project, Evaluation(day, timezone), like=previous)
         with conn.transaction():
             locking.acquire(conn, timeout_s=lock_timeout, on_wait=say)
             if read_state(conn).fingerprint() != fingerprint:
                 raise SegflowError(
                     f"the applied segments changed during the backfill (stopped before {day}; "
                     "days before it are saved): run `seg backfill` again to continue")
-            engine.advance(conn, ws, current, previous, ords, engine.changed_between(previous, current, written=False))
-            _record(conn, ws, current, ords, overwrite, result)
+            if previous is not None:  # recorded history that starts today joins the chain
+                _join_recorded_history(conn, ws, day, everything)
+            todo = _todo(conn, everything, day, overwrite)
+            result.skipped += len(everything) - len(todo)
+            if todo:
+                current = split(project, Evaluation(day, timezone), like=template)
+                template = template or current
+                if previous is None:  # a new chain: from the memberships the events say
+                    say(f"computing customer facts and memberships as of {day}")
+                    _start_chain(conn, ws, day - dt.timedelta(days=1), everything)
+                    engine.rebuild(conn, ws, current, ords)
+                else:
+                    changed = engine.changed_between(previous, current, written=False)
+                    engine.advance(conn, ws, current, previous, ords, changed)
+                _record(conn, ws, current, todo, overwrite, result)
+                previous = current
+                if day == end:
+                    _join_recorded_history(conn, ws, day + dt.timedelta(days=1), everything)
+            else:
+                previous = None
         if progress:
             progress(day, (day - start).days + 1, result.days)
-        previous = current
         day += dt.timedelta(days=1)
-    with conn.transaction():
-        locking.acquire(conn, timeout_s=lock_timeout, on_wait=say)
-        _join_recorded_history(conn, list(ords.values()), start, end)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -130,24 +140,24 @@ def _first_missing(conn: psycopg.Connection, ordinals: list[int], start: dt.date
     return row[0] if row else None
 
 
-def _record(conn: psycopg.Connection, ws: Workspace, current: DaySplit, ords: dict[str, int],
-            overwrite: bool, result: BackfillResult) -> None:
-    """The day's events, metrics and activity for the segments without history that day."""
-    day = current.evaluation.as_of
-    everything = sorted(ords.values())
+def _todo(conn: psycopg.Connection, ordinals: list[int], day: dt.date,
+          overwrite: bool) -> list[int]:
+    """The segments whose `day` is written: those without history that day (all: overwrite)."""
     if overwrite:
         conn.execute(
             "DELETE FROM segflow.membership_events WHERE day = %s AND segment_ord = ANY(%s)",
-            (day, everything))
-        todo = everything
-    else:
-        have = {r[0] for r in conn.execute(
-            "SELECT s.ordinal FROM segflow.daily_metrics AS m JOIN segflow.segments AS s"
-            " USING (segment_id) WHERE m.day = %s AND s.ordinal = ANY(%s)", (day, everything))}
-        todo = [o for o in everything if o not in have]
-        result.skipped += len(have)
-    if not todo:
-        return
+            (day, ordinals))
+        return ordinals
+    have = {r[0] for r in conn.execute(
+        "SELECT s.ordinal FROM segflow.daily_metrics AS m JOIN segflow.segments AS s"
+        " USING (segment_id) WHERE m.day = %s AND s.ordinal = ANY(%s)", (day, ordinals))}
+    return [o for o in ordinals if o not in have]
+
+
+def _record(conn: psycopg.Connection, ws: Workspace, current: DaySplit, todo: list[int],
+            overwrite: bool, result: BackfillResult) -> None:
+    """The day's events, metrics and activity for the segments in `todo`."""
+    day = current.evaluation.as_of
     mode = "overwrite" if overwrite else "keep"
     entered, left = engine.record_events(conn, day, backfilled=True, only=todo)
     result.entered += entered
@@ -156,9 +166,23 @@ def _record(conn: psycopg.Connection, ws: Workspace, current: DaySplit, ords: di
     engine.record_activity(conn, ws, current, todo, backfilled=True, mode=mode)
 
 
+def _start_chain(conn: psycopg.Connection, ws: Workspace, day: dt.date,
+                 ordinals: list[int]) -> None:
+    """Fill the workspace's memberships with what the events say on `day` (nothing, before a
+    segment's history starts), so the next day's events continue the recorded ones."""
+    conn.execute("DROP TABLE IF EXISTS _bounds")
+    conn.execute("CREATE TEMP TABLE _bounds AS SELECT o AS ordinal, %s::date AS day"
+                 " FROM unnest(%s::int[]) AS o", (day, ordinals))
+    conn.execute(f"DELETE FROM {ws.members_table}")
+    conn.execute(
+        f"INSERT INTO {ws.members_table} (customer_id, segments)"
+        " SELECT customer_id, array_agg(ordinal ORDER BY ordinal)"
+        f" FROM ({_MEMBERS_ON.format(which='true')}) AS m GROUP BY customer_id")
+
+
 _MEMBERS_ON = """
-    SELECT ordinal, day, customer_id FROM (
-        SELECT DISTINCT ON (b.ordinal, b.day, e.customer_id) b.ordinal, b.day, e.customer_id, e.net
+    SELECT ordinal, customer_id FROM (
+        SELECT DISTINCT ON (b.ordinal, e.customer_id) b.ordinal, e.customer_id, e.net
         FROM _bounds AS b
         JOIN LATERAL (
             SELECT customer_id, day, sum(CASE WHEN entered THEN 1 ELSE -1 END) AS net
@@ -167,42 +191,65 @@ _MEMBERS_ON = """
             GROUP BY customer_id, day
             HAVING sum(CASE WHEN entered THEN 1 ELSE -1 END) <> 0
         ) AS e ON true
-        ORDER BY b.ordinal, b.day, e.customer_id, e.day DESC
+        ORDER BY b.ordinal, e.customer_id, e.day DESC
     ) AS last WHERE net > 0
 """
 
+_ON_THE_DAY = """
+    SELECT e.segment_ord AS ordinal, e.customer_id,
+           sum(CASE WHEN e.entered THEN 1 ELSE -1 END) AS net
+    FROM segflow.membership_events AS e JOIN _bounds AS b ON b.ordinal = e.segment_ord
+    WHERE e.day = %(day)s AND NOT e.backfilled
+    GROUP BY 1, 2 HAVING sum(CASE WHEN e.entered THEN 1 ELSE -1 END) <> 0
+"""
 
-def _join_recorded_history(conn: psycopg.Connection, ordinals: list[int], start: dt.date,
-                           end: dt.date) -> None:
-    """Make the event chain continue into recorded history after backfilled days.
+_CHAINED = """
+    SELECT x AS ordinal, m.customer_id FROM {members} AS m, unnest(m.segments) AS x
+    WHERE x IN (SELECT ordinal FROM _bounds)
+      AND NOT EXISTS (SELECT 1 FROM day_net AS d WHERE d.ordinal = x
+                      AND d.customer_id = m.customer_id AND d.net < 0)
+    UNION SELECT ordinal, customer_id FROM day_net WHERE net > 0
+"""
+
+
+def _join_recorded_history(conn: psycopg.Connection, ws: Workspace, day: dt.date,
+                           ordinals: list[int]) -> None:
+    """Make the event chain continue into recorded history that starts on `day`.
 
     Membership on a day is read back from the events (a customer is in a segment if their last
     day with a net change was an entry). A recorded day right after backfilled days (the day a
     segment was applied, or a run after a gap) has events relative to what the run knew, not to
     the backfilled membership of the day before: on that day, entered / left events (marked
-    backfilled) bring the backfilled chain to the recorded membership. Recomputed, not added
-    to, on every backfill.
+    backfilled) bring the backfilled chain — the workspace's memberships, as of the day before —
+    to the recorded membership. Written in the same transaction as the days around it.
     """
     conn.execute("DROP TABLE IF EXISTS _bounds")
     conn.execute(
         "CREATE TEMP TABLE _bounds AS"
-        " SELECT DISTINCT s.ordinal, d.day FROM segflow.segments AS s"
-        " JOIN segflow.daily_metrics AS prev ON prev.segment_id = s.segment_id AND prev.backfilled"
-        " JOIN LATERAL (SELECT prev.day + 1 AS day) AS d ON true"
-        " WHERE s.ordinal = ANY(%(o)s) AND prev.day BETWEEN %(s)s AND %(e)s"
+        " SELECT s.ordinal, %(day)s::date AS day FROM segflow.segments AS s"
+        " WHERE s.ordinal = ANY(%(o)s)"
+        "   AND EXISTS (SELECT 1 FROM segflow.daily_metrics AS p WHERE p.segment_id = s.segment_id"
+        "               AND p.day = %(day)s::date - 1 AND p.backfilled)"
         "   AND (EXISTS (SELECT 1 FROM segflow.membership_events AS e"
-        "                WHERE e.segment_ord = s.ordinal AND e.day = d.day AND NOT e.backfilled)"
+        "                WHERE e.segment_ord = s.ordinal AND e.day = %(day)s AND NOT e.backfilled)"
         "        OR EXISTS (SELECT 1 FROM segflow.daily_metrics AS m"
-        "                   WHERE m.segment_id = s.segment_id AND m.day = d.day"
+        "                   WHERE m.segment_id = s.segment_id AND m.day = %(day)s"
         "                     AND NOT m.backfilled))",
-        {"o": ordinals, "s": start, "e": end})
+        {"o": ordinals, "day": day})
+    if not conn.execute("SELECT count(*) FROM _bounds").fetchone()[0]:
+        return
     conn.execute(
         "DELETE FROM segflow.membership_events AS e USING _bounds AS b"
         " WHERE e.segment_ord = b.ordinal AND e.day = b.day AND e.backfilled")
-    recorded = _MEMBERS_ON.format(which="NOT backfilled")
-    chained = _MEMBERS_ON.format(which="day < b.day OR NOT backfilled")
+    chained = _CHAINED.format(members=ws.members_table)
     conn.execute(
-        "INSERT INTO segflow.membership_events (day, segment_ord, customer_id, entered, backfilled)"
-        f" SELECT day, ordinal, customer_id, true, true FROM ({recorded} EXCEPT {chained}) AS x"
+        f"WITH day_net AS MATERIALIZED ({_ON_THE_DAY}),"
+        f" chained AS MATERIALIZED ({chained}),"
+        f" recorded AS MATERIALIZED ({_MEMBERS_ON.format(which='NOT backfilled')})"
+        " INSERT INTO segflow.membership_events (day, segment_ord, customer_id, entered, backfilled)"
+        " SELECT %(day)s, ordinal, customer_id, true, true"
+        " FROM (SELECT * FROM recorded EXCEPT SELECT * FROM chained) AS x"
         " UNION ALL"
-        f" SELECT day, ordinal, customer_id, false, true FROM ({chained} EXCEPT {recorded}) AS y")
+        " SELECT %(day)s, ordinal, customer_id, false, true"
+        " FROM (SELECT * FROM chained EXCEPT SELECT * FROM recorded) AS y",
+        {"day": day})
