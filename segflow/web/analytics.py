@@ -207,6 +207,9 @@ def features(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
 def features_on_request(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
     """On the live segment page, a link to the features: they read every order line of the
     store, too slow for the page's budget on a large store. The static report has them inline."""
+    if view.static and not view.features:
+        return {"meta": [f"Left out of this report (`seg report --no-features`); "
+                         f"`seg features {segment_id}` computes them."]}
     if view.static:
         return features(conn, segment_id, view)
     return {"meta": ["The most purchased products, order channels, UTM sources and campaigns and "

@@ -248,14 +248,18 @@ def test_bad_group_parameters_are_a_400_said_in_place(app, query, key, message):
         assert f'<input type="hidden" name="{name}" value="{value}">' in section(html, other)
 
 
-# ---- tag sync, static report --------------------------------------------------------------
+# ---- a pending section, static report ---------------------------------------------------
 
-def test_tag_sync_is_still_a_placeholder(app):
+def test_a_section_without_a_provider_says_what_will_bring_it(app, monkeypatch):
+    from segflow.web import sections
+
+    pending = tuple(sections.Section(s.key, s.title, None, pending="its <figures> once built",
+                                     command="seg x")
+                    if s.key == "tag_sync" else s for s in sections.SEGMENT_SECTIONS)
+    monkeypatch.setattr(sections, "SEGMENT_SECTIONS", pending)
     _, html = get(app, "/segments/buyers.html")
     assert re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", section(html, "tag_sync")))
-                  ).strip() == ("Tag-sync history Not available yet: the tag operations sent to "
-                                "Shopify for this segment will show here once segflow syncs tags "
-                                "to Shopify.")
+                  ).strip() == "Tag sync Not available yet: its <figures> once built ( seg x )."
 
 
 def test_static_report_shows_the_defaults_and_says_so(database, plan_file, tmp_path):
