@@ -63,21 +63,7 @@ def revenue(ctx: Context, segment: str, start, end, cohort: str, fmt: str) -> No
            else f"the {report.cohort_size:,} members of {report.start}")
     notes = [f"Total: {report.orders:,} orders, {report.revenue:,.2f} revenue, "
              f"{report.buyers:,} buyers ({who})."]
-    window = report.history
-    missing = report.days_without_history
-    if window.first is None:
-        notes.append("No membership history for this segment yet: nothing is counted.")
-    elif missing:
-        notes.append(f"No membership history on {missing} of {len(report.days)} days (history "
-                     f"covers {window.first} to {window.last}): they show — and are left out "
-                     "of the total, not counted as zero.")
-    elif cohort == "start" and any(d.history == "none" for d in report.days):
-        notes.append(f"History ends on {window.last}: later days count the cohort's orders but "
-                     "cannot say who is still a member.")
-    carried = sum(1 for d in report.days if d.history == "carried")
-    if carried:
-        notes.append(f"{carried} days had no run: membership on them is carried from the last "
-                     "recorded day before.")
+    notes.extend(report.notes())
     _out(report, rows, ["day", "history", "members", "orders", "revenue"], fmt,
          title=f"{segment}: revenue from {report.start} to {report.end}, {cohort} cohort",
          notes=notes)

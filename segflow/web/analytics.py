@@ -134,18 +134,9 @@ def revenue(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
     days = len(report.days)
     meta = [f"From {start} to {end} ({days} day{'' if days == 1 else 's'}), {cohort} cohort: "
             f"{who}."]
-    missing = report.days_without_history
-    if missing:
-        meta.append(f"No membership history on {missing} of these days (the segment's history "
-                    f"covers {window.first} to {window.last}): they are tinted in the chart, "
-                    "show — and are left out of the totals, never counted as zero.")
-    elif cohort == "start" and any(d.history == "none" for d in report.days):
-        meta.append(f"History ends on {window.last}: later days count the cohort's orders but "
-                    "cannot say who is still a member.")
-    carried = sum(1 for d in report.days if d.history == "carried")
-    if carried:
-        meta.append(f"{carried} day{' has' if carried == 1 else 's have'} no run: membership "
-                    "is carried from the last recorded day before.")
+    meta.extend(report.notes())
+    if report.days_without_history:
+        meta.append("Days without history are tinted in the charts.")
     if view.static:
         meta.append(_static_note(f"the default period, the last {DEFAULT_DAYS} days of history",
                                  f"seg revenue {segment_id} --from D --to D [--cohort start]"))
@@ -216,6 +207,9 @@ def features(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
 def features_on_request(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
     """On the live segment page, a link to the features: they read every order line of the
     store, too slow for the page's budget on a large store. The static report has them inline."""
+    if view.static and not view.features:
+        return {"meta": [f"Left out of this report (`seg report --no-features`); "
+                         f"`seg features {segment_id}` computes them."]}
     if view.static:
         return features(conn, segment_id, view)
     return {"meta": ["The most purchased products, order channels, UTM sources and campaigns and "

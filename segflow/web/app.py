@@ -109,7 +109,8 @@ class Dashboard:
             match = pattern.fullmatch(path)
             if match:
                 view = View(params=dict(parse_qsl(query)), plan_path=self.view.plan_path,
-                            members=self.view.members, timezone=self.view.timezone)
+                            members=self.view.members, timezone=self.view.timezone,
+                            shop=self.view.shop)
                 return self._page(page_fn, view, depth, *match.groups())
         return self._error(404, f"no page at {path}", depth)
 

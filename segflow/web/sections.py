@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import psycopg
 
 from segflow.runtime import reports
-from segflow.web import analytics, charts, format
+from segflow.web import analytics, charts, format, tag_sync
 from segflow.web.highlight import highlight
 from segflow.web.view import View
 
@@ -108,10 +108,7 @@ SEGMENT_SECTIONS: tuple[Section, ...] = (
     Section("activity", "Daily order activity", order_activity, "sections/activity.html"),
     Section("revenue", "Revenue tracking", analytics.revenue),
     Section("features", "Features", analytics.features_on_request),
-    # Shopify tag sync (branch shopify) plugs in here:
-    Section("tag_sync", "Tag-sync history", None,
-            pending="the tag operations sent to Shopify for this segment will show here once "
-                    "segflow syncs tags to Shopify"),
+    Section("tag_sync", "Tag sync", tag_sync.tag_sync),
     Section("members", "Members", member_list, "sections/members.html"),
 )
 

@@ -18,6 +18,8 @@ class View:
     members: bool = True           # `seg report --no-members` leaves customer details out
     plan_path: Path | None = None  # the saved plan shown on plan.html, when one exists
     timezone: str = "UTC"          # the store's ([store] timezone): the analytics' order days
+    features: bool = True          # `seg report --no-features` leaves the features out
+    shop: str | None = None        # the shop's domain from [shopify] (nothing else of it)
 
     def param(self, name: str, default: str = "") -> str:
         return self.params.get(name, default)

@@ -49,6 +49,31 @@ BACKFILLED = 3  # the first three days are marked as written by a backfill
 MARKUP_PRODUCT = "<b>x</b>"
 
 
+MARKUP_ERROR = "Tag <img src=x onerror=alert(1)> refused"  # a userError made of markup
+MARKUP_TAG = "<b>promo</b>"  # the tag of a one-off action on buyers
+
+
+def sync_tags(conn: psycopg.Connection) -> None:
+    """Tag sync through the runtime against the fake Admin API: the runs queued buyers' tag; one
+    add is refused with a markup error, the fake lacks one buyer (its add fails), the rest is
+    done; then a one-off action on buyers, synced (partly failed) too."""
+    from segflow.runtime.shopify import actions, outbox, sync
+    from segflow.runtime.shopify.fake import FakeOptions, FakeShopify
+    from tests.shopify.conftest import TOKEN, make_client, store_tags
+
+    (first,), _ = outbox.claim(conn, 1)
+    outbox.record_failed(conn, [(first.op_id, MARKUP_ERROR)])
+    missing = conn.execute("SELECT min(customer_id) FROM segflow.tag_outbox WHERE status ="
+                           " 'pending' AND segment_id = 'buyers'").fetchone()[0]
+    options = FakeOptions(token=TOKEN, bucket_size=1000, restore_rate=100_000, retry_after="0")
+    with FakeShopify(options) as fake:
+        fake.customers = {c: t for c, t in store_tags(conn).items() if c != missing}
+        with make_client(fake) as client:
+            sync.sync(conn, client)
+            actions.assign(conn, "buyers", MARKUP_TAG)
+            sync.sync(conn, client)
+
+
 def build_state(conn: psycopg.Connection) -> None:
     helpers.load_migrated_store(conn)
     conn.autocommit = True
@@ -62,6 +87,7 @@ def build_state(conn: psycopg.Connection) -> None:
                      (DAYS[BACKFILLED],))
     conn.execute("UPDATE store.order_lines SET product = %s WHERE product = 'Grinder'",
                  (MARKUP_PRODUCT,))
+    sync_tags(conn)
 
 
 @pytest.fixture(scope="session")

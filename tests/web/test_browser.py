@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import DAYS, XSS
+from tests.web.conftest import DAYS, MARKUP_ERROR, MARKUP_TAG, XSS
 
 CHROMIUM = Path(os.environ.get("SEG_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -85,7 +85,7 @@ def visible_ids(page) -> list[str]:
 @pytest.mark.parametrize(("name", "path"), [
     ("grid", "/"), ("segment", "/segments/repeat_buyers.html"), ("groups", "/groups.html"),
     ("group", "/groups/lifecycle.html"), ("plan", "/plan.html"), ("escaping", "/segments/vips.html"),
-    ("features", "/segments/buyers/features.html"),
+    ("features", "/segments/buyers/features.html"), ("segment-tagged", "/segments/buyers.html"),
 ])
 def test_every_page_loads_without_console_errors(page, base_url, name, path):
     response = page.goto(base_url + path)
@@ -177,6 +177,15 @@ def test_a_title_made_of_markup_shows_as_text(page, base_url):
     assert page.inner_text("#segment-grid tr[data-id=vips] td:nth-child(2)") == XSS
     scripts = page.eval_on_selector_all("script", "s => s.map(x => x.getAttribute('src'))")
     assert scripts == ["static/dashboard.js"]
+    assert page.problems == []
+
+
+def test_tag_sync_shows_errors_and_tags_made_of_markup_as_text(page, base_url):
+    page.goto(base_url + "/segments/buyers.html#tag_sync")
+    assert page.locator("#tag_sync td", has_text=MARKUP_ERROR).count() == 1
+    assert page.locator("#tag_sync td", has_text=MARKUP_TAG).count() == 1
+    assert page.locator("#tag_sync img, #tag_sync b").count() == 0
+    shoot(page, "segment-tag-sync")
     assert page.problems == []
 
 

@@ -73,6 +73,22 @@ def test_report_without_members_leaves_customer_details_out(seg, tmp_path, state
     assert "left out of this report" in text
 
 
+def test_report_no_features_skips_them_and_says_so(seg, tmp_path):
+    from tests.web.test_analytics_sections import section
+
+    full, lean = tmp_path / "full", tmp_path / "lean"
+    assert seg("report", "--out", str(full)).exit_code == 0
+    assert seg("report", "--out", str(lean), "--no-features").exit_code == 0
+    for page in sorted((lean / "segments").glob("*.html")):
+        block = section(page.read_text(), "features")
+        assert "<table" not in block and "Most purchased products" not in block
+        assert (f"Left out of this report (<code>seg report --no-features</code>); "
+                f"<code>seg features {page.stem}</code> computes them.") in block
+        assert "<table" in section((full / "segments" / page.name).read_text(), "features")
+        other = section(page.read_text(), "revenue")  # the other sections are all there
+        assert other == section((full / "segments" / page.name).read_text(), "revenue")
+
+
 def test_serve_refuses_a_missing_plan_file(seg, tmp_path):
     result = seg("serve", "--plan", str(tmp_path / "nope.json"))
     assert result.exit_code == 1 and "no plan file" in result.output

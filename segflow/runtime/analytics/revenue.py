@@ -61,6 +61,25 @@ class RevenueReport:
     def days_without_history(self) -> int:
         return sum(1 for d in self.days if d.orders is None)
 
+    def notes(self) -> list[str]:
+        """What a reader must know to trust the figures: days without history, days carried
+        (one wording for the command and the dashboard)."""
+        window, out = self.history, []
+        if window.first is None:
+            out.append("No membership history for this segment yet: nothing is counted.")
+        elif self.days_without_history:
+            out.append(f"No membership history on {self.days_without_history} of "
+                       f"{len(self.days)} days (history covers {window.first} to {window.last}):"
+                       " they show — and are left out of the total, not counted as zero.")
+        elif self.cohort == "start" and any(d.history == "none" for d in self.days):
+            out.append(f"History ends on {window.last}: later days count the cohort's orders but "
+                       "cannot say who is still a member.")
+        carried = sum(1 for d in self.days if d.history == "carried")
+        if carried:
+            out.append(f"{carried} day{'' if carried == 1 else 's'} had no run: membership "
+                       "on them is carried from the last recorded day before.")
+        return out
+
     def as_dict(self) -> dict:
         return {
             "segment": self.segment, "cohort": self.cohort, "from": self.start.isoformat(),

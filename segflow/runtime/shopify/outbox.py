@@ -8,6 +8,7 @@ which the next sync claims again: re-sending tagsAdd / tagsRemove is harmless.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import psycopg
@@ -217,3 +218,49 @@ def recent_failures(conn: psycopg.Connection, limit: int = 10) -> list[dict]:
         (limit,)).fetchall()
     return [dict(zip(("op_id", "customer_id", "tag", "op", "error"), r, strict=True))
             for r in rows]
+
+
+@dataclass(frozen=True)
+class SegmentTagSync:
+    """Where a segment's tag stands: the customers segflow tagged, its operations, failures."""
+
+    segment: str
+    tag: str | None
+    carriers: int        # customers holding the tag in the ledger (sent or waiting to be)
+    waiting_adds: int    # ... of whom the add has not been sent yet
+    counts: dict[str, int]  # the segment's sync operations (not one-off actions') by status
+    failures: list[dict]    # the newest failed ones
+    last_synced: dt.datetime | None  # when one of them was last sent (done or failed)
+
+
+def segment_tag_sync(conn: psycopg.Connection, segment_id: str,
+                     failures: int = 5) -> SegmentTagSync:
+    """A segment's tag sync for the dashboard: one segment's share of `seg sync`'s outbox."""
+    row = conn.execute("SELECT tag FROM segflow.segments WHERE segment_id = %s",
+                       (segment_id,)).fetchone()
+    tag = row[0] if row else None
+    carriers = waiting = 0
+    if tag:
+        carriers, waiting = conn.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM segflow.tag_outbox AS o
+                WHERE o.customer_id = a.customer_id AND lower(o.tag) = lower(a.tag)
+                  AND o.op = 'add' AND o.status IN ('pending', 'sent')))
+            FROM segflow.applied_tags AS a WHERE lower(a.tag) = lower(%s)
+            """, (tag,)).fetchone()
+    counts = dict.fromkeys(("pending", "sent", "done", "failed", "cancelled"), 0)
+    last = None
+    for status, n, newest in conn.execute(
+            "SELECT status, count(*), max(updated_at) FROM segflow.tag_outbox"
+            " WHERE segment_id = %s AND action_id IS NULL GROUP BY status", (segment_id,)):
+        counts[status] = n
+        if status in ("done", "failed") and (last is None or newest > last):
+            last = newest
+    rows = conn.execute(
+        "SELECT updated_at, customer_id, tag, op, attempts, last_error FROM segflow.tag_outbox"
+        " WHERE segment_id = %s AND action_id IS NULL AND status = 'failed'"
+        " ORDER BY updated_at DESC, op_id DESC LIMIT %s", (segment_id, failures)).fetchall()
+    keys = ("at", "customer_id", "tag", "op", "attempts", "error")
+    return SegmentTagSync(segment_id, tag, carriers, waiting, counts,
+                          [dict(zip(keys, r, strict=True)) for r in rows], last)
