@@ -118,29 +118,7 @@ def _evaluate(conn: psycopg.Connection, split: DaySplit, ordinals: dict[str, int
     except psycopg.Error as exc:
         raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
     conn.execute("ALTER TABLE _new ADD PRIMARY KEY (customer_id)")
-
-
-def _re_evaluate_moving(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
-                        moving: dict[str, int], ordinals: dict[str, int]) -> None:
-    """Add to `_new` the affected customers whose data did not change: their data-only
-    segments are as before, so only the calendar-dependent ones are evaluated again."""
-    select = members_select(split.compiled, moving, DAY_FACTS).where(
-        exp.column("customer_id", "f").isin(
-            query=exp.select("customer_id").from_("_affected").where("NOT dirty")), copy=False)
-    try:
-        with conn.transaction():
-            conn.execute(sql.SQL(
-                "INSERT INTO _new SELECT customer_id, segs FROM ("
-                " SELECT n.customer_id, ARRAY("
-                "   SELECT x FROM unnest(coalesce(o.segments, '{{}}')) AS x"
-                "   WHERE x <> ALL({moving})"
-                "   UNION ALL SELECT y FROM unnest(n.segs) AS y ORDER BY 1) AS segs"
-                " FROM ({select}) AS n LEFT JOIN {m} AS o ON o.customer_id = n.customer_id"
-                ") AS merged WHERE cardinality(segs) > 0"
-            ).format(moving=sql.Literal(sorted(moving.values())), m=ws.members,
-                     select=sql.SQL(_text(select))))
-    except psycopg.Error as exc:
-        raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
+    conn.execute("ANALYZE _new")
 
 
 def rebuild(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
@@ -215,10 +193,7 @@ def advance(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: 
     conn.execute("ANALYZE _affected")
     affected = exp.select("customer_id").from_("_affected")
     _day_facts(conn, ws, split, affected)
-    dirty_only = exp.column("customer_id", "f").isin(query=dirty_ids.copy())
-    _evaluate(conn, split, ordinals, dirty_only)
-    if calendar and moving:
-        _re_evaluate_moving(conn, ws, split, {sid: ordinals[sid] for sid in moving}, ordinals)
+    _evaluate(conn, split, ordinals, None)
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _next AS"
         " SELECT a.customer_id, coalesce(o.segments, '{{}}') AS old,"
@@ -227,6 +202,7 @@ def advance(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: 
         " LEFT JOIN _new AS n ON n.customer_id = a.customer_id"
         " WHERE o.segments IS DISTINCT FROM n.segs"
     ).format(m=ws.members))
+    conn.execute("ANALYZE _next")
     _move_totals(conn, ws)
     changed = _apply_next(conn, ws)
     return Step("advance", changed, recomputed)
