@@ -118,7 +118,6 @@ def _evaluate(conn: psycopg.Connection, split: DaySplit, ordinals: dict[str, int
     except psycopg.Error as exc:
         raise blame(conn, split.compiled, ordinals, exc, DAY_FACTS) from None
     conn.execute("ALTER TABLE _new ADD PRIMARY KEY (customer_id)")
-    conn.execute("ANALYZE _new")
 
 
 def rebuild(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
@@ -344,16 +343,20 @@ def record_events(conn: psycopg.Connection, day: dt.date, *, backfilled: bool = 
                   only: list[int] | None = None) -> tuple[int, int]:
     """Entered / left events of `_next` for `day` (`only`: just these ordinals)."""
     keep = "" if only is None else " AND x = ANY(%(only)s)"
-    params = {"day": day, "b": backfilled, "only": only}
-    entered = conn.execute(
-        "INSERT INTO segflow.membership_events (day, segment_ord, customer_id, entered, backfilled)"
+    row = conn.execute(
+        "WITH written AS ("
+        " INSERT INTO segflow.membership_events"
+        "  (day, segment_ord, customer_id, entered, backfilled)"
         " SELECT %(day)s, x, customer_id, true, %(b)s FROM _next, unnest(new) AS x"
-        " WHERE NOT x = ANY(old)" + keep, params).rowcount
-    left = conn.execute(
-        "INSERT INTO segflow.membership_events (day, segment_ord, customer_id, entered, backfilled)"
+        " WHERE NOT x = ANY(old)" + keep +
+        " UNION ALL"
         " SELECT %(day)s, x, customer_id, false, %(b)s FROM _next, unnest(old) AS x"
-        " WHERE NOT x = ANY(new)" + keep, params).rowcount
-    return entered, left
+        " WHERE NOT x = ANY(new)" + keep +
+        " RETURNING entered)"
+        " SELECT count(*) FILTER (WHERE entered), count(*) FILTER (WHERE NOT entered)"
+        " FROM written",
+        {"day": day, "b": backfilled, "only": only}).fetchone()
+    return row[0], row[1]
 
 
 _METRICS = """
