@@ -1,10 +1,11 @@
 """History for days that were never run: what `seg run --date` would have recorded.
 
 The backfill walks the days in order on a scratch workspace (temporary facts, memberships and
-metric sums of its own; the daily run's current state is never touched): the day before the
-first missing day is rebuilt from the orders, then each day advances from the previous one like
-the incremental daily run (only customers with an order or sign-up that day are recomputed, plus
-the flips of calendar-dependent rules). Each day's events, metrics and activity are written with
+metric sums of its own; the daily run's current state is never touched). A stretch of missing
+days starts from the memberships the events record for the day before it, so its events continue
+the recorded ones; its first day is rebuilt from the orders, then each day advances from the
+previous one like the incremental daily run (only customers with an order or sign-up that day
+are recomputed, plus the flips of calendar-dependent rules). Each day's events, metrics and activity are written with
 `backfilled = true` and committed on their own, so a crash loses at most the day in progress and
 a second backfill resumes at the first day still missing.
 
