@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -92,15 +93,22 @@ def pg_db_template(make_template: MakeTemplate) -> str:
     return make_template("empty", [])
 
 
+@contextmanager
+def cloned(cluster: Cluster, template: str, prefix: str = "t") -> Iterator[str]:
+    """URL of a new database cloned from `template` (cheap: a file copy), dropped on exit."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    cluster.create_database(name, template=template)
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+
+
 @pytest.fixture
 def pg_db(pg_cluster: Cluster, pg_db_template: str) -> Iterator[str]:
     """URL of a fresh database for this test, cloned from `pg_db_template`, dropped after."""
-    name = f"t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    pg_cluster.create_database(name, template=pg_db_template)
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_database(name)
+    with cloned(pg_cluster, pg_db_template) as url:
+        yield url
 
 
 @pytest.fixture

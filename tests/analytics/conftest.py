@@ -17,8 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from segflow.runtime.db import migrate
-from segflow.runtime.synth import generate_store
+from tests.pg import cloned
 from tests.runtime import helpers as h
 from tests.runtime.conftest import conn
 
@@ -68,11 +67,7 @@ segment late {
 
 
 def _build(conn: psycopg.Connection) -> None:
-    conn.commit()
-    conn.autocommit = True
-    migrate(conn)
-    with conn.transaction():
-        generate_store(conn, CUSTOMERS, SEED, END)
+    h.load_generated_store(conn, CUSTOMERS, SEED, END)
     conn.execute("CREATE TABLE public.test_snapshots (day date, segment_id text,"
                  " customer_id bigint)")
     root = Path(tempfile.mkdtemp(prefix="analytics-"))
@@ -103,12 +98,8 @@ def history_template(make_template) -> str:
 def store_db(pg_cluster, history_template) -> Iterator[str]:
     """One database per worker shared by the tests that only read (the reports only read);
     `conn` (tests/runtime/conftest.py) connects to it."""
-    name = f"an_shared_{os.getpid()}"
-    pg_cluster.create_database(name, template=history_template)
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_database(name)
+    with cloned(pg_cluster, history_template, "an_shared") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

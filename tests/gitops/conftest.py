@@ -7,8 +7,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from segflow.runtime.db import migrate
-from segflow.runtime.synth import generate_store
+from tests.runtime.helpers import load_generated_store
 
 END = dt.date(2026, 6, 30)  # the store's last day, and the day its segments are evaluated
 CUSTOMERS = 2_000
@@ -16,11 +15,7 @@ SEED = 7
 
 
 def _load(conn: psycopg.Connection) -> None:
-    conn.commit()
-    conn.autocommit = True
-    migrate(conn)
-    with conn.transaction():
-        generate_store(conn, CUSTOMERS, SEED, END)
+    load_generated_store(conn, CUSTOMERS, SEED, END)
     conn.autocommit = False
 
 

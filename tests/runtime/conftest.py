@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from tests.pg import cloned
 from tests.runtime.helpers import connect, load_migrated_store
 
 
@@ -17,15 +18,8 @@ def store_template(make_template) -> str:
 @pytest.fixture
 def store_db(pg_cluster, store_template) -> Iterator[str]:
     """URL of a fresh migrated store database for this test."""
-    import os
-    import uuid
-
-    name = f"rt_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    pg_cluster.create_database(name, template=store_template)
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_database(name)
+    with cloned(pg_cluster, store_template, "rt") as url:
+        yield url
 
 
 @pytest.fixture

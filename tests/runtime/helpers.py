@@ -36,6 +36,18 @@ def load_migrated_store(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
+def load_generated_store(conn: psycopg.Connection, customers: int, seed: int,
+                         end: dt.date) -> None:
+    """The migrated schema, then a generated store (one transaction); leaves autocommit on."""
+    from segflow.runtime.synth import generate_store
+
+    conn.commit()
+    conn.autocommit = True
+    migrate(conn)
+    with conn.transaction():
+        generate_store(conn, customers, seed, end)
+
+
 def connect(url: str) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=True)
 

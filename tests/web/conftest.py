@@ -5,9 +5,7 @@ named like markup (after the runs: no rule reads it) for the features' escaping.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 
 from segflow.web.app import Dashboard, ReadOnlyDatabase
 from segflow.web.view import View
+from tests.pg import cloned
 from tests.runtime import helpers
 
 XSS = "<script>alert(1)</script>"
@@ -98,12 +97,8 @@ def state_template(make_template) -> str:
 @pytest.fixture(scope="session")
 def state_url(pg_cluster, state_template) -> Iterator[str]:
     """One database for the whole session: the dashboard only reads it."""
-    name = f"web_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    pg_cluster.create_database(name, template=state_template)
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_database(name)
+    with cloned(pg_cluster, state_template, "web") as url:
+        yield url
 
 
 PLANNED = RULES.replace("order_count >= 2 and", "order_count >= 3 and") + """
