@@ -14,10 +14,9 @@ Usage: python bench/analytics.py [--customers 50000] [--days 30]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,13 +29,12 @@ from segflow.runtime.analytics.overlap import overlap_report
 from segflow.runtime.analytics.revenue import revenue_report
 from segflow.runtime.apply import apply_plan
 from segflow.runtime.db import connect, migrate
-from segflow.runtime.pgserver import Cluster
 from segflow.runtime.plan import plan_for
 from segflow.runtime.run import run_day
 from segflow.runtime.synth import generate_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
-from common import machine
+from common import throwaway_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = "UTC"
@@ -73,15 +71,10 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=50_000)
     ap.add_argument("--days", type=int, default=30)
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="segflow-bench-"))
-    home.chmod(0o755)
-    cluster = Cluster(home, ephemeral=True)
+    cluster = contextlib.ExitStack()
     try:
-        cluster.start()
-        with cluster.connect() as c:
-            version = c.execute("SHOW server_version").fetchone()[0]
-        print(f"machine: {machine()}, PostgreSQL {version}")
-        with connect(cluster.url(), autocommit=True) as conn:
+        url = cluster.enter_context(throwaway_cluster())  # prints the machine line
+        with connect(url, autocommit=True) as conn:
             migrate(conn)
             generate_store(conn, args.customers, 7, END)
             conn.execute("VACUUM ANALYZE")
@@ -129,8 +122,7 @@ def main() -> None:
             print(f"{name}: {plain[name]:.2f} s, with the extra index {indexed[name]:.2f} s "
                   f"({plain[name] / indexed[name]:.2f}x)")
     finally:
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
+        cluster.close()
 
 
 if __name__ == "__main__":

@@ -57,9 +57,18 @@ def bench_project(segments: int) -> tuple[Project, Path]:
 
 
 def machine() -> str:
+    """Cores, CPU model, memory, Python and the load average when the benchmark starts."""
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.python_implementation()} " \
-           f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        models = [line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        cpu = models[0] if models else cpu
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
+            f"{platform.python_implementation()} {platform.python_version()}, "
+            f"load average {os.getloadavg()[0]:.1f}")
 
 
 def timed(label: str, fn):

@@ -15,16 +15,18 @@ Usage: python bench/dashboard.py [--segments 500] [--days 365] [--repeat 15]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import os
-import platform
-import shutil
 import statistics
-import tempfile
+import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+
+from common import throwaway_cluster
 
 from segflow.runtime import reports
 from segflow.runtime.analytics.features import features_report
@@ -33,7 +35,6 @@ from segflow.runtime.analytics.membership import WORK_MEM
 from segflow.runtime.analytics.overlap import overlap_report
 from segflow.runtime.analytics.revenue import revenue_report
 from segflow.runtime.db import connect, migrate
-from segflow.runtime.pgserver import Cluster
 from segflow.runtime.synth import generate_store
 from segflow.web import pages
 from segflow.web.app import Dashboard, ReadOnlyDatabase
@@ -43,21 +44,6 @@ from segflow.web.view import View
 
 BUDGET_MS = 300.0
 END = dt.date(2026, 6, 30)
-
-
-def machine() -> str:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0]
-    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.python_implementation()}"
-            f" {platform.python_version()}, load {load:.1f}")
 
 
 def build_state(conn, segments: int, days: int) -> None:
@@ -140,15 +126,11 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=15)
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="segflow-bench-"))
-    home.chmod(0o755)
-    cluster = Cluster(home, ephemeral=True)
+    cluster = contextlib.ExitStack()
     server = None
     try:
-        cluster.start()
-        url = cluster.url()
+        url = cluster.enter_context(throwaway_cluster())
         with connect(url, autocommit=True) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
             migrate(conn)
             generate_store(conn, args.customers, 7, END)
             t = time.perf_counter()
@@ -158,7 +140,6 @@ def main() -> None:
                                 " (SELECT count(*) FROM segflow.daily_activity),"
                                 " (SELECT count(*) FROM segflow.membership_events),"
                                 " (SELECT count(*) FROM store.order_lines)").fetchone()
-        print(f"machine: {machine()}, PostgreSQL {version}")
         print(f"state: {args.segments} segments in 10 groups, {args.days} days each "
               f"({rows[0]:,} metric rows, {rows[1]:,} activity rows, {rows[2]:,} membership "
               f"events), {args.customers:,} customers, {rows[3]:,} order lines "
@@ -235,8 +216,7 @@ def main() -> None:
         if server is not None:
             server.shutdown()
             server.server_close()
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
+        cluster.close()
 
 
 if __name__ == "__main__":

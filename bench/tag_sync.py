@@ -11,18 +11,21 @@ Usage: python bench/tag_sync.py [--operations 1000] [--batch-size 25] [--fault-r
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import contextlib
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+
+from common import throwaway_cluster
 
 from segflow.compiler.project import load_sources
 from segflow.dsl.parser import parse
 from segflow.runtime.apply import apply_plan
 from segflow.runtime.db import connect, migrate
-from segflow.runtime.pgserver import Cluster
 from segflow.runtime.plan import plan_for
 from segflow.runtime.shopify.client import AdminClient
 from segflow.runtime.shopify.fake import MUTATION_COST, FakeOptions, FakeShopify
@@ -30,13 +33,6 @@ from segflow.runtime.shopify.sync import sync
 
 TOKEN = "bench-token"
 BUCKET, RESTORE = 1000.0, 100.0
-
-
-def machine() -> str:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = platform.processor() or platform.machine()
-    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
-            f"{platform.python_implementation()} {platform.python_version()}")
 
 
 def measure(conn, root: Path, tags: list[str], fault_rate: float, batch_size: int, day) -> dict:
@@ -69,15 +65,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=25)
     ap.add_argument("--fault-rate", type=float, default=0.1)
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="segflow-bench-"))
-    home.chmod(0o755)
     root = Path(tempfile.mkdtemp(prefix="segflow-bench-repo-"))
-    cluster = Cluster(home, ephemeral=True)
+    cluster = contextlib.ExitStack()
     try:
-        cluster.start()
-        with cluster.connect() as c:
-            version = c.execute("SHOW server_version").fetchone()[0]
-        print(f"machine: {machine()}, PostgreSQL {version}")
+        url = cluster.enter_context(throwaway_cluster())  # prints the machine line
         print(f"limit: bucket {BUCKET:g} points, restore {RESTORE:g}/s, {MUTATION_COST} points "
               f"per tagsAdd -> at most {RESTORE / MUTATION_COST:g} ops/s after the first "
               f"{BUCKET / MUTATION_COST:g}; {args.operations:,} operations per run, "
@@ -85,7 +76,7 @@ def main() -> None:
         import datetime as dt
 
         day = dt.date(2026, 6, 30)
-        with connect(cluster.url(), autocommit=True) as conn:
+        with connect(url, autocommit=True) as conn:
             migrate(conn)
             conn.execute("INSERT INTO store.customers (customer_id, tags) SELECT i, '{bench}'"
                          " FROM generate_series(1, %s) AS i", (args.operations,))
@@ -104,8 +95,7 @@ def main() -> None:
               f", with faults {'met' if faulty['fraction'] >= 0.9 else 'missed'}; faulty / clean "
               f"= {faulty['fraction'] / clean['fraction']:.2f}")
     finally:
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
+        cluster.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
