@@ -105,12 +105,9 @@ def _day_facts(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
     conn.execute(f"CREATE TEMP VIEW {DAY_FACTS} AS {_text(relation)}")
 
 
-def _evaluate(conn: psycopg.Connection, split: DaySplit, ordinals: dict[str, int],
-              where: exp.Expression | None) -> None:
-    """`_new(customer_id, segs)`: the evaluated customers in at least one segment."""
+def _evaluate(conn: psycopg.Connection, split: DaySplit, ordinals: dict[str, int]) -> None:
+    """`_new(customer_id, segs)`: the customers of `_day_facts` in at least one segment."""
     select = members_select(split.compiled, ordinals, DAY_FACTS)
-    if where is not None:
-        select = select.where(where, copy=False)
     try:
         with conn.transaction():
             conn.execute(f"CREATE TEMP TABLE _new AS SELECT * FROM ({_text(select)}) AS n"
@@ -126,12 +123,12 @@ def rebuild(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
     _scratch(conn)
     kind = sql.SQL("TEMP TABLE" if ws.temporary else "TABLE")
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {f} CASCADE").format(f=ws.facts))
-    conn.execute(sql.SQL("CREATE {kind} {f} AS ").format(kind=kind, f=ws.facts)
-                 + sql.SQL(_text(split.stable_query())))
+    customers = conn.execute(sql.SQL("CREATE {kind} {f} AS ").format(kind=kind, f=ws.facts)
+                             + sql.SQL(_text(split.stable_query()))).rowcount
     conn.execute(sql.SQL("ALTER TABLE {f} ADD PRIMARY KEY (customer_id)").format(f=ws.facts))
     conn.execute(sql.SQL("ANALYZE {f}").format(f=ws.facts))
     _day_facts(conn, ws, split)
-    _evaluate(conn, split, ordinals, None)
+    _evaluate(conn, split, ordinals)
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _next AS"
         " SELECT coalesce(o.customer_id, n.customer_id) AS customer_id,"
@@ -154,8 +151,7 @@ def rebuild(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
         " LEFT JOIN {f} AS f ON f.customer_id = m.customer_id"
         " GROUP BY o.ordinal"
     ).format(t=ws.totals, m=ws.members, f=ws.facts), {"ords": sorted(ordinals.values())})
-    count = conn.execute(sql.SQL("SELECT count(*) FROM {f}").format(f=ws.facts)).fetchone()[0]
-    return Step("rebuild", changed, count)
+    return Step("rebuild", changed, customers)
 
 
 def advance(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: DaySplit,
@@ -192,7 +188,7 @@ def advance(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previous: 
     conn.execute("ANALYZE _affected")
     affected = exp.select("customer_id").from_("_affected")
     _day_facts(conn, ws, split, affected)
-    _evaluate(conn, split, ordinals, None)
+    _evaluate(conn, split, ordinals)
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _next AS"
         " SELECT a.customer_id, coalesce(o.segments, '{{}}') AS old,"

@@ -46,6 +46,11 @@ def _mode(conn: psycopg.Connection) -> str:
                         " ORDER BY run_id DESC LIMIT 1").fetchone()[0]
 
 
+def _recomputed_count(conn: psycopg.Connection) -> int:
+    return int(conn.execute("SELECT detail->>'recomputed' FROM segflow.runs WHERE kind = 'run'"
+                            " ORDER BY run_id DESC LIMIT 1").fetchone()[0])
+
+
 def _change_store(conn: psycopg.Connection, day: dt.date, step: int) -> None:
     """Store edits of every kind a loader makes, picked deterministically."""
     rows = conn.execute(
@@ -86,6 +91,8 @@ def test_incremental_runs_equal_full_recompute(conn, generated):
             _change_store(conn, day, step)
         result = h.run(conn, day, root)
         assert _mode(conn) == ("rebuild" if step == 0 else "advance")
+        if step == 0:  # a rebuild recomputes every customer in the facts
+            assert _recomputed_count(conn) == h.count(conn, "segflow.customer_facts") > 0
         incremental = _snapshot(conn, day)
         full, again = _recomputed(conn, day, root)
         assert (again.entered, again.left, again.snapshots) == (0, 0, 0), day
