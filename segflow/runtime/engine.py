@@ -80,10 +80,6 @@ class Step:
     recomputed: int  # customers whose facts were recomputed
 
 
-def _x(conn: psycopg.Connection, query: sql.Composable | str, params=None):
-    return conn.execute(query, params)
-
-
 def _text(tree: exp.Expression) -> str:
     """SQL of a tree built for one statement and then dropped (rendered in place, no copy)."""
     return tree.sql(dialect=DIALECT, copy=False)
