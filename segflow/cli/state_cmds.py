@@ -81,8 +81,9 @@ def _offline_plan(ctx: Context, project, base: str | None):
 @click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False,
                                                              path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
-@click.option("--lock-timeout", type=float, default=None,
-              help="Seconds to wait for another apply / run before failing (default: wait).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=None,
+              help="Seconds to wait for another apply / run before failing; 0: do not wait "
+                   "(default: wait as long as it takes).")
 @pass_ctx
 def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
           lock_timeout: float | None) -> None:
@@ -130,7 +131,9 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
 @click.command()
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The day to evaluate (default: today in the store's time zone).")
-@click.option("--lock-timeout", type=float, default=None)
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=None,
+              help="Seconds to wait for another apply / run before failing; 0: do not wait "
+                   "(default: wait as long as it takes).")
 @pass_ctx
 def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> None:
     """The daily job: evaluate every applied segment, record events, metrics and activity."""

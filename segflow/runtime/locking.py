@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import psycopg
@@ -12,14 +13,22 @@ from segflow.runtime.state import RUN_LOCK
 
 def acquire(conn: psycopg.Connection, *, timeout_s: float | None = None,
             on_wait: Callable[[str], None] | None = None) -> None:
-    """Take the lock for the current transaction; wait (saying so), or fail after a timeout."""
+    """Take the lock for the current transaction; wait (saying so), or fail after a timeout.
+
+    `timeout_s` None waits as long as it takes; 0 does not wait at all (fails at once when
+    another apply / run holds the lock); any other value waits at most that many seconds.
+    """
     got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (RUN_LOCK,)).fetchone()
     if got and got[0]:
         return
+    if timeout_s is not None and timeout_s <= 0:
+        raise SegflowError("another seg apply / run holds the lock (--lock-timeout 0: not "
+                           "waiting); try again later")
     if on_wait:
         on_wait("another seg apply / run is in progress: waiting for it to finish"
                 + (f" (at most {timeout_s:g} s)" if timeout_s else ""))
-    ms = int((timeout_s or 0) * 1000)
+    # PostgreSQL reads lock_timeout = 0 as "wait forever": a timeout rounds up to at least 1 ms
+    ms = 0 if timeout_s is None else max(1, math.ceil(timeout_s * 1000))
     conn.execute(f"SET LOCAL lock_timeout = {ms}")
     try:
         with conn.transaction():
