@@ -22,6 +22,7 @@ from segflow.compiler.query import compile_project
 from segflow.dsl.parser import parse
 from segflow.errors import SegflowError
 from segflow.runtime import evaluate, locking
+from segflow.runtime.killpoints import pause_point
 from segflow.runtime.plan_model import Plan
 from segflow.runtime.shopify.outbox import enqueue_sync
 from segflow.runtime.state import bump_revision, read_state
@@ -95,6 +96,7 @@ def apply_plan(conn: psycopg.Connection, plan: Plan, root: Path, timezone: str, 
                                                                   scope)
             # memberships now come from fresh facts: the next run rebuilds its facts table
             conn.execute("UPDATE segflow.facts_state SET valid = false")
+        pause_point("apply:memberships")
         if plan.has_changes:
             bump_revision(conn)
         conn.execute(
@@ -105,7 +107,11 @@ def apply_plan(conn: psycopg.Connection, plan: Plan, root: Path, timezone: str, 
                     "retired": result.retired, "entered": result.entered,
                     "left": result.left})),
         )
-    enqueue_sync(conn, "apply")  # tag operations for the new definitions (shopify/outbox.py)
+        # the tag operations for the new memberships, in the same transaction: a crash at any
+        # moment leaves both or neither (shopify/outbox.py)
+        enqueue_sync(conn, "apply")
+        pause_point("apply:queued")
+    pause_point("apply:committed")
     return result
 
 

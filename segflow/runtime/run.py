@@ -21,6 +21,7 @@ from segflow.errors import SegflowError
 from segflow.runtime import engine, locking
 from segflow.runtime.daysplit import DaySplit, split
 from segflow.runtime.engine import Workspace
+from segflow.runtime.killpoints import pause_point
 from segflow.runtime.shopify.outbox import enqueue_sync
 from segflow.runtime.state import applied_project, bump_revision, ordinals, read_state
 
@@ -76,6 +77,12 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
         ordered = sorted(ords.values())
         snapshots = engine.record_metrics(conn, ws, day, ordered)
         snapshots += engine.record_activity(conn, ws, current, ordered)
+        pause_point("run:memberships")
+        # the day's tag operations, in the same transaction as the memberships they follow (a
+        # crash at any moment leaves both or neither); on a re-run this also queues what a
+        # crash of an older segflow, which queued after the commit, left out (shopify/outbox.py)
+        enqueue_sync(conn, f"run {day}")
+        pause_point("run:queued")
         result = RunResult(day, len(ords), entered, left, snapshots,
                            time.perf_counter() - started)
         if not result.wrote and state.last_run_day == day:
@@ -87,7 +94,7 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
             (day, len(ords), Jsonb({"entered": entered, "left": left, "snapshots": snapshots,
                                     "mode": step.mode, "recomputed": step.recomputed})),
         )
-    enqueue_sync(conn, f"run {day}")  # tag operations for the day's changes (shopify/outbox.py)
+    pause_point("run:committed")
     return result
 
 

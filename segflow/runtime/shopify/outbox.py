@@ -28,7 +28,11 @@ class Queued:
 
 
 def enqueue_sync(conn: psycopg.Connection, reason: str) -> Queued:
-    """Queue the operations that bring Shopify's tags to the recorded memberships."""
+    """Queue the operations that bring Shopify's tags to the recorded memberships.
+
+    Apply and the daily run call it inside their own transaction (this one is then a
+    savepoint), so memberships and their tag operations are committed together or not at all.
+    """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))  # diff what is current
         conn.execute("DROP TABLE IF EXISTS _tag_desired, _tag_ops")
