@@ -21,13 +21,17 @@ from segflow.cli.progress import progress
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write customers_export.csv and orders_export.csv (Shopify admin layout) "
               "into this folder instead of loading the database.")
+@click.option("--replace", is_flag=True,
+              help="Replace store data that segflow did not generate (imported or written by "
+                   "hand): all of it.")
 @pass_ctx
 def generate(ctx: Context, customers: int, seed: int, end_date: dt.datetime | None,
-             csv_dir: Path | None) -> None:
+             csv_dir: Path | None, replace: bool) -> None:
     """Generate a synthetic coffee store: customers, orders and line items.
 
     Loading REPLACES the store data in the database (customers, orders, order lines are
-    truncated first), in one transaction.
+    truncated first), in one transaction. It refuses when the store holds data that segflow
+    did not generate (an import, rows written by hand) unless --replace.
     """
     from segflow.runtime.synth import generate_store, write_csv
 
@@ -36,13 +40,21 @@ def generate(ctx: Context, customers: int, seed: int, end_date: dt.datetime | No
     def run(progress):
         if csv_dir is not None:
             return write_csv(csv_dir, customers, seed, day, progress)
-        from segflow.runtime.db import open_database
+        from segflow.runtime.db import open_database, redact, resolve_url
+        from segflow.runtime.store_origin import check_replaceable, mark_generated
 
+        where = f"the database {redact(resolve_url(ctx.config))}"
         conn = open_database(ctx.config)
         try:
-            click.echo("replacing the store data (customers, orders, order lines) in the "
-                       "database", err=True)
-            return generate_store(conn, customers, seed, day, progress)
+            with conn.transaction():
+                if not replace:
+                    check_replaceable(conn, command="seg generate", force_flag="--replace",
+                                      where=where)
+                click.echo(f"replacing the store data (customers, orders, order lines) in "
+                           f"{where}", err=True)
+                summary = generate_store(conn, customers, seed, day, progress)
+                mark_generated(conn, "seg generate")
+            return summary
         finally:
             conn.close()
 

@@ -21,8 +21,7 @@ from segflow.runtime.apply import apply_plan
 from segflow.runtime.db import connect, migrate
 from segflow.runtime.plan import plan_for
 from segflow.runtime.run import run_day
-
-DEMO_MARK = "segflow demo store"
+from segflow.runtime.store_origin import check_replaceable, mark_generated
 
 
 @dataclass(frozen=True)
@@ -55,14 +54,16 @@ def run_demo(config: Config, project: Project, *, customers: int, days: int, see
     today = dt.datetime.now(zone(tz)).date()
     first = today - dt.timedelta(days=days - 1)
     with connect(url, autocommit=True) as conn:
-        _check_resettable(conn, reset)
+        if not reset:
+            check_replaceable(conn, command="seg demo", force_flag="--reset",
+                              where="the embedded database")
         conn.execute("DROP SCHEMA IF EXISTS segflow CASCADE")
         conn.execute("DROP SCHEMA IF EXISTS store CASCADE")
         migrate(conn)
         say(f"generating a store of {customers:,} customers (seed {seed})")
         with conn.transaction():
             summary = generate_store(conn, customers, seed, today, progress)
-        conn.execute(f"COMMENT ON SCHEMA store IS '{DEMO_MARK}'")
+            mark_generated(conn, "seg demo")
         say(f"  {summary.line()}")
         say(f"applying {len(project.segments)} example segments as of {first}")
         plan = plan_for(conn, project, tz, first)
@@ -75,16 +76,3 @@ def run_demo(config: Config, project: Project, *, customers: int, days: int, see
     return DemoResult(summary.customers, summary.orders, len(project.segments), days,
                       time.perf_counter() - started, url)
 
-
-def _check_resettable(conn, reset: bool) -> None:
-    row = conn.execute(
-        "SELECT to_regclass('store.customers') IS NOT NULL,"
-        " obj_description(to_regnamespace('store'), 'pg_namespace')"
-    ).fetchone()
-    has_store, mark = row if row else (False, None)
-    if not has_store or reset or mark == DEMO_MARK:
-        return
-    non_empty = conn.execute("SELECT EXISTS (SELECT 1 FROM store.customers)").fetchone()
-    if non_empty and non_empty[0]:
-        raise SegflowError("the embedded database holds store data that seg demo did not "
-                           "generate; `seg demo --reset` replaces it (all of it)")
