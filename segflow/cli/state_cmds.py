@@ -45,18 +45,22 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool, offl
             raise click.UsageError("--out saves a plan for `seg apply`; an offline plan cannot be "
                                    "applied (print it with --format json instead)")
         the_plan = _offline_plan(ctx, project, base)
+        text = as_json(the_plan)  # not signed: an offline plan cannot be applied
     elif base:
         raise click.UsageError("--base only applies with --offline (online plans compare with "
                                "the database)")
     else:
         from segflow.runtime.plan import plan_for
+        from segflow.runtime.plan_file import plan_key, signed_json
 
         with ctx.database() as conn:
             the_plan = plan_for(conn, project, tz, today_in(tz))
+            # the JSON that `seg apply PLAN` accepts: signed (runtime/plan_file.py)
+            text = signed_json(the_plan, plan_key(conn)) if out or fmt == "json" else ""
     if out:
-        out.write_text(as_json(the_plan), encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
     if fmt == "json":
-        click.echo(as_json(the_plan))
+        click.echo(text)
     elif fmt == "markdown":
         click.echo(as_markdown(the_plan))
     else:
@@ -88,23 +92,22 @@ def _offline_plan(ctx: Context, project, base: str | None):
 def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
           lock_timeout: float | None) -> None:
     """Apply a saved plan, or plan now and apply after confirmation."""
+    from segflow.runtime import plan_file as files
     from segflow.runtime.apply import apply_plan
     from segflow.runtime.plan import plan_for
-    from segflow.runtime.plan_model import Plan
 
     tz = ctx.config.store.timezone
-    saved = None
+    body = None
     if plan_file:
-        try:
-            saved = Plan.model_validate_json(plan_file.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise SegflowError(f"{plan_file}: not a segflow plan: "
-                               f"{str(exc).splitlines()[0]}") from None
-        if saved.offline:
+        body = files.parse_plan_json(_read_text(plan_file), str(plan_file))
+        if body.get("offline"):
             raise SegflowError(f"{plan_file} is an offline plan (made without the database): it "
                                "cannot be applied; run `seg apply` to plan and apply")
     with ctx.database(writes=True) as conn:
-        the_plan = saved or plan_for(conn, load(ctx), tz, today_in(tz))
+        if body is not None:  # exactly what `seg plan` wrote, or refused before anything
+            the_plan = files.verify(body, files.plan_key(conn), str(plan_file), tz, ctx.root)
+        else:
+            the_plan = plan_for(conn, load(ctx), tz, today_in(tz))
         click.echo(as_text(the_plan, colour=sys.stdout.isatty()))
         if not the_plan.has_changes:
             return
@@ -151,6 +154,13 @@ def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> No
                        f"entered, {result.left} left, {result.snapshots} snapshots "
                        f"({result.seconds:.1f} s).")
         send_outbox(ctx, conn, after="run")  # the run ends with the tag sync
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SegflowError(f"{path}: cannot read the plan: {exc}") from None
 
 
 def register(cli: click.Group) -> None:
