@@ -134,18 +134,22 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
 @click.command()
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The day to evaluate (default: today in the store's time zone).")
+@click.option("--force-future", is_flag=True,
+              help="Run for a day after today in the store's time zone (refused without it).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=None,
               help="Seconds to wait for another apply / run before failing; 0: do not wait "
                    "(default: wait as long as it takes).")
 @pass_ctx
-def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> None:
+def run(ctx: Context, day: dt.datetime | None, force_future: bool,
+        lock_timeout: float | None) -> None:
     """The daily job: evaluate every applied segment, record events, metrics and activity."""
     from segflow.runtime.run import run_day
 
     tz = ctx.config.store.timezone
     the_day = day.date() if day else today_in(tz)
     with ctx.database(writes=True) as conn:
-        result = run_day(conn, the_day, tz, ctx.root, say=_say, lock_timeout=lock_timeout)
+        result = run_day(conn, the_day, tz, ctx.root, say=_say, lock_timeout=lock_timeout,
+                         allow_future=force_future)
         if not result.wrote:
             click.echo(f"Run for {result.day}: nothing new ({result.segments} segments, "
                        f"{result.seconds:.1f} s).")
@@ -156,6 +160,47 @@ def run(ctx: Context, day: dt.datetime | None, lock_timeout: float | None) -> No
         send_outbox(ctx, conn, after="run")  # the run ends with the tag sync
 
 
+@click.command()
+@click.option("--to", "to_day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The last day to keep: every day the daily run recorded after it is removed.")
+@click.option("--auto-approve", is_flag=True, help="Rewind without asking (CI).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=None,
+              help="Seconds to wait for another apply / run before failing; 0: do not wait.")
+@pass_ctx
+def rewind(ctx: Context, to_day: dt.datetime, auto_approve: bool,
+           lock_timeout: float | None) -> None:
+    """Go back from a wrong day: remove every recorded day after --to, as if never run.
+
+    Deletes those days' events, metrics and activity, restores the memberships of --to from
+    the events, and cancels their unsent tag operations (sent ones get compensating ones), in
+    one transaction.
+    """
+    from segflow.runtime.rewind import rewind as rewind_to
+
+    day = to_day.date()
+    with ctx.database(writes=True) as conn:
+        preview = rewind_to(conn, day, dry_run=True, lock_timeout=lock_timeout, say=_say)
+        shown = ", ".join(str(d) for d in preview.days[:5]) + (
+            f" and {len(preview.days) - 5} more" if len(preview.days) > 5 else "")
+        click.echo(f"Rewind to {day}: removes the recorded days {shown or '(none)'} "
+                   f"({preview.events:,} membership events, {preview.metrics:,} metric rows, "
+                   f"{preview.activity:,} activity rows); the last run day becomes "
+                   f"{preview.last_run_day or 'none (no run kept)'}.")
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise SegflowError("refusing to rewind without confirmation: not a terminal "
+                                   "(use --auto-approve)")
+            if not click.confirm("Remove these days?", default=False):
+                click.echo("Nothing removed.")
+                raise SystemExit(EXIT_ERROR)
+        done = rewind_to(conn, day, lock_timeout=lock_timeout, say=_say)
+        assert done.tags is not None
+        click.echo(f"Rewound to {day}: {len(done.days)} days removed; tag operations: "
+                   f"{done.tags.cancelled:,} cancelled, {done.tags.adds:,} adds and "
+                   f"{done.tags.removes:,} removes queued.")
+        send_outbox(ctx, conn, after="rewind")
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -164,5 +209,5 @@ def _read_text(path: Path) -> str:
 
 
 def register(cli: click.Group) -> None:
-    for command in (plan, apply, run):
+    for command in (plan, apply, run, rewind):
         cli.add_command(command)

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
-from segflow.compiler.evaluation import Evaluation
+from segflow.compiler.evaluation import Evaluation, zone
 from segflow.errors import SegflowError
 from segflow.runtime import engine, locking
 from segflow.runtime.daysplit import DaySplit, split
@@ -43,16 +43,27 @@ class RunResult:
 
 
 def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *,
-            say: Say | None = None, lock_timeout: float | None = None) -> RunResult:
+            say: Say | None = None, lock_timeout: float | None = None,
+            allow_future: bool = False) -> RunResult:
+    """Record `day` (a day after today in the store's zone only with `allow_future`)."""
     say = say or (lambda _msg: None)
     started = time.perf_counter()
+    today = dt.datetime.now(zone(timezone)).date()
+    if day > today and not allow_future:
+        raise SegflowError(
+            f"{day} is after today ({today} in the store's time zone, {timezone}): a run for a "
+            "day that has not happened records memberships and tag changes nobody made "
+            f"(customers churned, tags removed); `seg run --date {day} --force-future` runs it "
+            "anyway, and `seg rewind --to DAY` removes recorded days after DAY")
     with conn.transaction():
         locking.acquire(conn, timeout_s=lock_timeout, on_wait=say)
         state = read_state(conn)
         if state.last_run_day and day < state.last_run_day:
             raise SegflowError(
                 f"the daily run already recorded {state.last_run_day}; it cannot go back to "
-                f"{day} (history for earlier days is written by `seg backfill`)"
+                f"{day} (history for earlier days is written by `seg backfill`; if "
+                f"{state.last_run_day} was recorded by mistake, `seg rewind --to {day}` removes "
+                f"the days after {day})"
             )
         if not state.active:
             raise SegflowError("no segments applied yet: run `seg apply` first")
