@@ -107,13 +107,12 @@ def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None 
     positions = _reads_position(facts)
     if positions:
         placed_from = None
-    ctes.append(("counted_orders", _counted(facts, ev, positions, customers, placed_from)))
+    measures = [*_base_facts(o),
+                *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates))]
+    read = {col.name for m in measures for col in m.find_all(exp.Column) if col.table == ORDER}
+    ctes.append(("counted_orders", _counted(ev, read, positions, customers, placed_from)))
     order_facts = (
-        _select(
-            o("customer_id"),
-            *_base_facts(o),
-            *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates)),
-        )
+        _select(o("customer_id"), *measures)
         .from_(n.table("counted_orders", ORDER), copy=False)
         .group_by(o("customer_id"), copy=False)
     )
@@ -156,18 +155,17 @@ def _reads_position(facts: FactSet) -> bool:
                for a in facts.aggregates.values() for col in a.expression.find_all(exp.Column))
 
 
-def _counted(facts: FactSet, ev: Evaluation, positions: bool,
+def _counted(ev: Evaluation, read: set[str], positions: bool,
              customers: exp.Expression | None, placed_from: exp.Expression | None) -> exp.Select:
     """The orders counted on the evaluation day, each with its amount and position on that day.
 
     Counted: attached to a customer, not a test, placed by the end of the day and not cancelled
     by then. Amount: `net_amount` plus the dated refunds made after the day (not yet subtracted on
     it). Position (only when a rule reads it): 1 for the customer's first counted order, ...
+    `read`: the order columns the facts read.
     """
     o = lambda c: n.column(c, ORDER)  # noqa: E731
-    wanted = {"order_id", "customer_id", "placed_at"} | {
-        col.name for a in facts.aggregates.values() for col in a.expression.find_all(exp.Column)
-        if col.table == ORDER} - {"net_amount", POSITION}
+    wanted = ({"order_id", "customer_id", "placed_at"} | read) - {"net_amount", POSITION}
     later = n.column("later", REFUND)
     amount = exp.Add(this=o("net_amount"), expression=exp.Least(
         this=exp.Coalesce(this=later, expressions=[n.number(0)]),
