@@ -60,9 +60,10 @@ CREATE TABLE store.orders (
     shipping_city        text,
     shipping_province    text,                       -- province / state code
     shipping_country     text,                       -- country code
-    -- Position of the order among its customer's counted orders (not cancelled, not test),
-    -- ordered by (placed_at, order_id); NULL for orders that do not count. It does not depend on
-    -- the evaluation day: cutting the history at a day keeps a prefix of this order.
+    -- Position of the order among its customer's orders that count today (not cancelled, not
+    -- test), ordered by (placed_at, order_id); NULL for orders that do not count. Kept by
+    -- segflow's loaders for read models (analytics, template thresholds); rules never read it:
+    -- they derive each order's position among the orders counted on the evaluated day.
     customer_order_index integer
 );
 CREATE INDEX orders_customer_idx ON store.orders (customer_id, placed_at);
@@ -83,6 +84,20 @@ CREATE TABLE store.order_lines (
     discount     numeric(14,2) NOT NULL DEFAULT 0,
     PRIMARY KEY (order_id, line_no)
 );
+
+-- Refunds with the instant they were made, where the source has it (the Admin API, the
+-- generator; a CSV export has none). `orders.refunded_amount` stays the order's whole refunded
+-- amount today; a refund listed here is subtracted only from the day it was made, the rest of
+-- `refunded_amount` from the day the order was placed. (Migration 0006 adds this table to
+-- stores created before it.)
+CREATE TABLE store.refunds (
+    order_id   bigint        NOT NULL,
+    refund_id  bigint        NOT NULL,
+    created_at timestamptz   NOT NULL,
+    amount     numeric(14,2) NOT NULL,
+    PRIMARY KEY (order_id, refund_id)
+);
+CREATE INDEX refunds_created_idx ON store.refunds (created_at);
 
 -- Members of static segments (`list = "lists/x.csv"`), loaded by `seg apply`.
 CREATE TABLE store.list_members (

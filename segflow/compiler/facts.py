@@ -24,13 +24,22 @@ from sqlglot import exp
 
 from segflow.compiler import nodes as n
 from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.tables import CUSTOMERS, ORDER_LINES, ORDERS, counted_orders, table
+from segflow.compiler.tables import (
+    CUSTOMERS,
+    ORDER_LINES,
+    ORDERS,
+    POSITION,
+    REFUNDS,
+    counted_on,
+    table,
+)
 
 FACTS = "f"  # alias of the facts relation in predicates
 ORDER = "o"
 LINE = "l"
 FLAGS = "lf"
 AGG = "a"
+REFUND = "r"
 
 
 def _name(prefix: str, expression: exp.Expression) -> str:
@@ -85,22 +94,26 @@ BASE_FACTS = (
 )
 
 
-def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
-    """The CTEs (name, query) that build the `facts` relation for one evaluation day."""
+def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None = None,
+               placed_from: exp.Expression | None = None) -> list[tuple[str, exp.Select]]:
+    """The CTEs (name, query) that build the `facts` relation for one evaluation day.
+
+    `customers`: a subquery of customer ids to restrict every CTE to. `placed_from`: an instant
+    before which orders may be left out (only an optimisation, ignored when an aggregate reads an
+    order's position, which needs every earlier order).
+    """
     ctes: list[tuple[str, exp.Select]] = []
     o = lambda c: n.column(c, ORDER)  # noqa: E731
+    positions = _reads_position(facts)
+    if positions:
+        placed_from = None
+    measures = [*_base_facts(o),
+                *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates))]
+    read = {col.name for m in measures for col in m.find_all(exp.Column) if col.table == ORDER}
+    ctes.append(("counted_orders", _counted(ev, read, positions, customers, placed_from)))
     order_facts = (
-        _select(
-            o("customer_id"),
-            n.alias(exp.Count(this=exp.Star()), "order_count"),
-            n.alias(exp.Sum(this=o("net_amount")), "total_spent"),
-            n.alias(exp.Min(this=o("placed_at")), "first_order_at"),
-            n.alias(exp.Max(this=o("placed_at")), "last_order_at"),
-            *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates)),
-        )
-        .from_(table(ORDERS, ORDER), copy=False)
-        .where(counted_orders(ORDER), copy=False)
-        .where(n.binary(exp.LT, o("placed_at"), ev.cutoff), copy=False)
+        _select(o("customer_id"), *measures)
+        .from_(n.table("counted_orders", ORDER), copy=False)
         .group_by(o("customer_id"), copy=False)
     )
     if facts.line_flags:
@@ -111,6 +124,10 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
                 for name, cond in sorted(facts.line_flags.items())
             ),
         ).from_(table(ORDER_LINES, LINE), copy=False).group_by(n.column("order_id", LINE), copy=False)
+        window = _orders_of(customers, placed_from)
+        if window is not None:
+            flags = flags.where(n.column("order_id", LINE).isin(query=window, copy=False),
+                                copy=False)
         ctes.append(("line_flags", flags))
         order_facts = order_facts.join(
             n.table("line_flags", FLAGS),
@@ -119,7 +136,83 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
             copy=False,
         )
     ctes.append(("order_facts", order_facts))
+    ctes.append(("facts", _customer_facts(facts, ev, customers)))
+    return ctes
 
+
+def _base_facts(o) -> list[exp.Expression]:
+    """The base facts over the counted orders (alias `o`), before customers without orders."""
+    return [
+        n.alias(exp.Count(this=exp.Star()), "order_count"),
+        n.alias(exp.Sum(this=o("net_amount")), "total_spent"),
+        n.alias(exp.Min(this=o("placed_at")), "first_order_at"),
+        n.alias(exp.Max(this=o("placed_at")), "last_order_at"),
+    ]
+
+
+def _reads_position(facts: FactSet) -> bool:
+    return any(col.table == ORDER and col.name == POSITION
+               for a in facts.aggregates.values() for col in a.expression.find_all(exp.Column))
+
+
+def _counted(ev: Evaluation, read: set[str], positions: bool,
+             customers: exp.Expression | None, placed_from: exp.Expression | None) -> exp.Select:
+    """The orders counted on the evaluation day, each with its amount and position on that day.
+
+    Counted: attached to a customer, not a test, placed by the end of the day and not cancelled
+    by then. Amount: `net_amount` plus the dated refunds made after the day (not yet subtracted on
+    it). Position (only when a rule reads it): 1 for the customer's first counted order, ...
+    `read`: the order columns the facts read.
+    """
+    o = lambda c: n.column(c, ORDER)  # noqa: E731
+    wanted = ({"order_id", "customer_id", "placed_at"} | read) - {"net_amount", POSITION}
+    later = n.column("later", REFUND)
+    amount = exp.Add(this=o("net_amount"), expression=exp.Least(
+        this=exp.Coalesce(this=later, expressions=[n.number(0)]),
+        expressions=[o("refunded_amount")]))
+    columns: list[exp.Expression] = [o(c) for c in sorted(wanted)]
+    columns.append(n.alias(amount, "net_amount"))
+    if positions:
+        columns.append(n.alias(exp.Window(
+            this=exp.RowNumber(), partition_by=[o("customer_id")],
+            order=exp.Order(expressions=[exp.Ordered(this=o("placed_at")),
+                                         exp.Ordered(this=o("order_id"))])), POSITION))
+    refunds = (
+        _select(n.column("order_id", REFUND),
+                n.alias(exp.Sum(this=n.column("amount", REFUND)), "later"))
+        .from_(table(REFUNDS, REFUND), copy=False)
+        .where(n.binary(exp.GTE, n.column("created_at", REFUND), ev.cutoff), copy=False)
+        .group_by(n.column("order_id", REFUND), copy=False)
+    )
+    query = _select(*columns).from_(table(ORDERS, ORDER), copy=False).join(
+        exp.Subquery(this=refunds, alias=exp.TableAlias(this=n.ident(REFUND))),
+        on=n.eq(n.column("order_id", REFUND), o("order_id")), join_type="left", copy=False,
+    ).where(counted_on(ev, ORDER), copy=False)
+    if customers is not None:
+        query = query.where(o("customer_id").isin(query=customers.copy(), copy=False), copy=False)
+    if placed_from is not None:
+        query = query.where(n.binary(exp.GTE, o("placed_at"), placed_from.copy()), copy=False)
+    return query
+
+
+def _orders_of(customers: exp.Expression | None,
+               placed_from: exp.Expression | None) -> exp.Select | None:
+    """The ids of the orders the restrictions leave (for the line flags), or None: all."""
+    if customers is None and placed_from is None:
+        return None
+    query = _select(n.column("order_id")).from_(n.table(ORDERS), copy=False)
+    if customers is not None:
+        query = query.where(n.column("customer_id").isin(query=customers.copy(), copy=False),
+                            copy=False)
+    if placed_from is not None:
+        query = query.where(n.binary(exp.GTE, n.column("placed_at"), placed_from.copy()),
+                            copy=False)
+    return query
+
+
+def _customer_facts(facts: FactSet, ev: Evaluation,
+                    customers: exp.Expression | None) -> exp.Select:
+    """One row per customer (existing by the end of the day): base facts, columns, aggregates."""
     a = lambda c: n.column(c, AGG)  # noqa: E731
     tz = exp.Literal.string(ev.timezone)
     local_day = lambda c: n.cast(exp.AtTimeZone(this=a(c), zone=tz.copy()), n.DType.DATE)  # noqa: E731
@@ -173,8 +266,10 @@ def facts_ctes(facts: FactSet, ev: Evaluation) -> list[tuple[str, exp.Select]]:
         ),
         copy=False,
     )
-    ctes.append(("facts", select))
-    return ctes
+    if customers is not None:
+        select = select.where(c("customer_id").isin(query=customers.copy(), copy=False),
+                              copy=False)
+    return select
 
 
 def _select(*expressions: exp.Expression) -> exp.Select:

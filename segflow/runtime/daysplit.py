@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.facts import FACTS, FLAGS, LINE, ORDER, Aggregate, FactSet, facts_ctes
+from segflow.compiler.facts import FACTS, FLAGS, ORDER, Aggregate, FactSet, facts_ctes
 from segflow.compiler.project import Project
 from segflow.compiler.query import CompiledProject, compile_project, render
-from segflow.compiler.tables import ORDERS
 
 PROBE_DAYS = 397  # far enough that any `today`-relative day differs, months and years included
 PREV = "p_"  # prefix of the previous day's copies of moving aggregates
+SIGNATURE_DAY = dt.date(2000, 1, 1)  # the day the facts' SQL is rendered for in its signature
 
 
 def _sql(e: exp.Expression) -> str:
@@ -49,12 +49,12 @@ class DaySplit:
         return self.compiled.evaluation
 
     def signature(self) -> str:
-        """Identifies the persisted facts' columns and how each is computed."""
-        f = self.compiled.facts
-        parts = sorted(f.customer_columns)
-        parts += [f"{n}={_sql(f.aggregates[n].expression)}" for n in sorted(self.stable_aggregates)]
-        parts += [f"{n}={_sql(c)}" for n, c in sorted(f.line_flags.items())]
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+        """Identifies the persisted facts: the whole SQL that computes them (base facts, which
+        orders count, customer columns, aggregates, line flags), rendered for a fixed day in the
+        store's zone so that only a change of meaning, not of day, changes it."""
+        reference = Evaluation(SIGNATURE_DAY, self.evaluation.timezone)
+        text = _sql(_query(facts_ctes(self._facts(self.stable_aggregates), reference)))
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def _facts(self, aggregates: frozenset[str]) -> FactSet:
         f = self.compiled.facts
@@ -66,7 +66,7 @@ class DaySplit:
 
         `customers`: a subquery of customer ids to restrict the computation to.
         """
-        return _query(facts_ctes(self._facts(self.stable_aggregates), self.evaluation), customers)
+        return _query(facts_ctes(self._facts(self.stable_aggregates), self.evaluation, customers))
 
     def day_relation(self, facts_table: str, previous: DaySplit | None = None,
                      customers: exp.Expression | None = None) -> exp.Select:
@@ -112,26 +112,16 @@ class DaySplit:
         flags = {n: c for n, c in self.compiled.facts.line_flags.items()
                  if any(col.table == FLAGS and col.name == n
                         for a in moving.values() for col in a.expression.find_all(exp.Column))}
-        ctes = dict(facts_ctes(FactSet(set(), dict(moving), flags), self.evaluation))
-        order_facts = ctes["order_facts"]
         bound = _earliest_bound(list(moving.values()))
-        placed = exp.column("placed_at", ORDER)
-        if bound is not None:
-            order_facts = order_facts.where(placed >= bound, copy=False)
-        if customers is not None:
-            order_facts = order_facts.where(
-                exp.column("customer_id", ORDER).isin(query=customers.copy()), copy=False)
-        scan = order_facts.select(exp.column("customer_id", ORDER),
-                                  *(exp.alias_(a.expression.copy(), n, copy=False)
-                                    for n, a in moving.items()),
-                                  append=False, copy=False)
-        if "line_flags" in ctes:
-            lines = ctes["line_flags"]
-            if bound is not None:
-                window = exp.select("order_id").from_(ORDERS).where(
-                    exp.column("placed_at") >= bound)
-                lines = lines.where(exp.column("order_id", LINE).isin(query=window), copy=False)
-            scan = scan.with_("line_flags", as_=lines, copy=False)
+        ctes = dict(facts_ctes(FactSet(set(), dict(moving), flags), self.evaluation, customers,
+                               bound))
+        scan = ctes["order_facts"].select(exp.column("customer_id", ORDER),
+                                          *(exp.alias_(a.expression.copy(), n, copy=False)
+                                            for n, a in moving.items()),
+                                          append=False, copy=False)
+        for name in ("counted_orders", "line_flags"):
+            if name in ctes:
+                scan = scan.with_(name, as_=ctes[name], copy=False)
         return scan
 
     def predicate(self, segment_id: str) -> exp.Expression:
@@ -235,26 +225,11 @@ def split(project: Project, ev: Evaluation, like: DaySplit | None = None) -> Day
     return DaySplit(compiled, stable, moving, moving_segments, probe)
 
 
-def _query(ctes: list[tuple[str, exp.Select]], customers: exp.Expression | None) -> exp.Select:
-    if customers is not None:
-        ctes = [(name, _restrict(name, cte, customers)) for name, cte in ctes]
+def _query(ctes: list[tuple[str, exp.Select]]) -> exp.Select:
     query = exp.select("*").from_(exp.to_table("facts"))
     for name, cte in ctes:
         query = query.with_(name, as_=cte, copy=False)
     return query
-
-
-def _restrict(name: str, cte: exp.Select, customers: exp.Expression) -> exp.Select:
-    """Narrow the facts CTEs of `facts_ctes` to some customers (each CTE's own driving table)."""
-    if name == "order_facts":
-        return cte.where(exp.column("customer_id", "o").isin(query=customers.copy()), copy=False)
-    if name == "facts":
-        return cte.where(exp.column("customer_id", "c").isin(query=customers.copy()), copy=False)
-    if name == "line_flags":
-        orders = (exp.select("order_id").from_("store.orders")
-                  .where(exp.column("customer_id").isin(query=customers.copy())))
-        return cte.where(exp.column("order_id", "l").isin(query=orders), copy=False)
-    raise AssertionError(f"unknown facts CTE {name}")
 
 
 def _earliest_bound(aggregates: list[Aggregate]) -> exp.Expression | None:

@@ -246,9 +246,10 @@ def _find_flips(conn: psycopg.Connection, ws: Workspace, split: DaySplit, previo
 
 def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
                     ) -> Callable[[psycopg.Connection], None]:
-    """Fills `_dirty` for `advance`: customers with an order placed, or a customer row created,
-    after `previous`'s day up to the end of `current`'s; with `written`, also the customers the
-    store triggers recorded since the last run (consumed: the run's transaction owns them)."""
+    """Fills `_dirty` for `advance`: customers with an order placed or cancelled, a refund
+    made, or a customer row created after `previous`'s day up to the end of `current`'s (each is
+    an event on a day); with `written`, also the customers the store triggers recorded since the
+    last run (consumed: the run's transaction owns them)."""
     ev = current.evaluation
     since = ev.day_start(previous.evaluation.as_of + dt.timedelta(days=1))
     until = ev.day_start(ev.as_of + dt.timedelta(days=1))
@@ -260,6 +261,13 @@ def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
         conn.execute(
             consumed + " SELECT customer_id FROM store.orders"
             "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
+            " UNION SELECT customer_id FROM store.orders"
+            "  WHERE cancelled_at >= %(since)s AND cancelled_at < %(until)s"
+            "  AND customer_id IS NOT NULL"
+            " UNION SELECT o.customer_id FROM store.refunds AS r"
+            "  JOIN store.orders AS o ON o.order_id = r.order_id"
+            "  WHERE r.created_at >= %(since)s AND r.created_at < %(until)s"
+            "  AND o.customer_id IS NOT NULL"
             " UNION SELECT customer_id FROM store.customers"
             "  WHERE created_at >= %(since)s AND created_at < %(until)s"
             " ON CONFLICT DO NOTHING", {"since": since, "until": until})
@@ -403,9 +411,15 @@ FROM segflow.segments AS s
 LEFT JOIN (
     SELECT x AS ordinal, a.n, a.revenue
     FROM (
-        SELECT o.customer_id, count(*) AS n, sum(o.net_amount) AS revenue
+        SELECT o.customer_id, count(*) AS n,
+               sum(o.net_amount + least(coalesce(r.later, 0), o.refunded_amount)) AS revenue
         FROM store.orders AS o
-        WHERE o.customer_id IS NOT NULL AND o.cancelled_at IS NULL AND NOT o.is_test
+        LEFT JOIN (
+            SELECT order_id, sum(amount) AS later FROM store.refunds
+            WHERE created_at >= %(end)s GROUP BY order_id
+        ) AS r ON r.order_id = o.order_id
+        WHERE o.customer_id IS NOT NULL AND NOT o.is_test
+          AND (o.cancelled_at IS NULL OR o.cancelled_at >= %(end)s)
           AND o.placed_at >= %(start)s AND o.placed_at < %(end)s
         GROUP BY o.customer_id
     ) AS a
@@ -420,7 +434,8 @@ ON CONFLICT (segment_id, day) DO {conflict}
 def record_activity(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
                     ordinals: list[int], *, backfilled: bool = False,
                     mode: str = "refresh") -> int:
-    """Orders and revenue of the day from each segment's members (as of the end of the day)."""
+    """Orders and revenue of the day from each segment's members, as they stood at the end of
+    the day (orders cancelled later count, refunds made later are not subtracted: as facts.py)."""
     ev = split.evaluation
     query = sql.SQL(_ACTIVITY).format(
         members=ws.members,

@@ -2,9 +2,10 @@
 
 A generated store, rules of every kind (data-only and calendar-dependent, aggregates with and
 without `today`), runs over days with store changes in between (new, back-dated, refunded,
-cancelled and deleted orders, edited customers). After each run, the same day is recomputed from
-scratch inside a transaction that is rolled back: memberships, metric sums, metrics and activity
-must be identical, and the recompute must find nothing to change.
+cancelled and deleted orders, refunds and cancellations dated after the run day, edited
+customers). After each run, the same day is recomputed from scratch inside a transaction that is
+rolled back: memberships, metric sums, metrics and activity must be identical, and the recompute
+must find nothing to change.
 """
 
 from __future__ import annotations
@@ -52,14 +53,27 @@ def _recomputed_count(conn: psycopg.Connection) -> int:
 
 
 def _change_store(conn: psycopg.Connection, day: dt.date, step: int) -> None:
-    """Store edits of every kind a loader makes, picked deterministically."""
+    """Store edits of every kind a loader (or the user's own SQL) makes, picked deterministically:
+    an undated refund and a cancellation as of the order's placing, a dated refund and a
+    cancellation dated after the run day (they take effect on a later run), a deleted order, a
+    back-dated order written without `customer_order_index`, an edited customer."""
     rows = conn.execute(
         "SELECT order_id, customer_id FROM store.orders WHERE customer_id IS NOT NULL"
-        " AND cancelled_at IS NULL ORDER BY order_id OFFSET %s LIMIT 4", (step * 37,)).fetchall()
-    (refund, _), (cancel, _), (delete, _), (_, buyer) = rows
+        " AND cancelled_at IS NULL AND refunded_amount = 0 AND total_price > 0"
+        " ORDER BY order_id OFFSET %s LIMIT 6", (step * 37,)).fetchall()
+    (refund, _), (cancel, _), (delete, _), (_, buyer), (late_refund, _), (late_cancel, _) = rows
     conn.execute("UPDATE store.orders SET refunded_amount = total_price WHERE order_id = %s",
                  (refund,))
     conn.execute("UPDATE store.orders SET cancelled_at = placed_at WHERE order_id = %s", (cancel,))
+    later = lambda days: dt.datetime.combine(day + dt.timedelta(days=days), dt.time(15),  # noqa: E731
+                                             dt.UTC)
+    conn.execute("INSERT INTO store.refunds (order_id, refund_id, created_at, amount)"
+                 " SELECT order_id, order_id, %s, round(total_price / 2, 2) FROM store.orders"
+                 " WHERE order_id = %s", (later(3), late_refund))
+    conn.execute("UPDATE store.orders SET refunded_amount = round(total_price / 2, 2)"
+                 " WHERE order_id = %s", (late_refund,))
+    conn.execute("UPDATE store.orders SET cancelled_at = %s WHERE order_id = %s",
+                 (later(2), late_cancel))
     conn.execute("DELETE FROM store.order_lines WHERE order_id = %s", (delete,))
     conn.execute("DELETE FROM store.orders WHERE order_id = %s", (delete,))
     # a back-dated order (placed before the last run) for an existing customer, with a line
@@ -73,14 +87,6 @@ def _change_store(conn: psycopg.Connection, day: dt.date, step: int) -> None:
     conn.execute("UPDATE store.customers SET province = 'ON', tags = array_append(tags, 'vip')"
                  " WHERE customer_id = (SELECT min(customer_id) + %s FROM store.customers)",
                  (step,))
-    conn.execute(
-        "UPDATE store.orders AS t SET customer_order_index = r.idx FROM ("
-        " SELECT order_id, CASE WHEN cancelled_at IS NULL AND NOT is_test THEN row_number() OVER ("
-        "  PARTITION BY customer_id, cancelled_at IS NULL AND NOT is_test"
-        "  ORDER BY placed_at, order_id) END AS idx"
-        " FROM store.orders WHERE customer_id = %s OR order_id IN (%s, %s)) AS r"
-        " WHERE t.order_id = r.order_id AND t.customer_order_index IS DISTINCT FROM r.idx",
-        (buyer, refund, cancel))
 
 
 def test_incremental_runs_equal_full_recompute(conn, generated):

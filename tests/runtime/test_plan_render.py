@@ -56,7 +56,7 @@ def test_plan_as_json(mixed_plan, tmp_path, snapshot):
         d["compiled_sql"] = "<compiled sql>"  # compiled SQL shapes have their own snapshots
     for c in data["segments"]:
         if c["compiled_sql"] is not None:
-            assert c["compiled_sql"].startswith("WITH order_facts AS")
+            assert c["compiled_sql"].startswith("WITH counted_orders AS")
             c["compiled_sql"] = "<compiled sql>"
     normalised = json.dumps(data, indent=2).replace(str(tmp_path), "<root>")
     assert normalised == snapshot

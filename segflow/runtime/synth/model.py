@@ -11,8 +11,9 @@ The model, in short:
   Refill); one of four habits decides how often they return: once (about half), regular
   (every 2-3 months), loyal (monthly-ish, long tail of 10+ orders) or subscriber (every ~30
   days); orders after `end_date` are not placed, so recent customers have fewer;
-- a November order is often held back to Black Friday; ~2% of orders are cancelled, ~3%
-  refunded (a third in full), a few are tests, a few are $0 replacements.
+- a November order is often held back to Black Friday; ~2% of orders are cancelled (within a
+  week of being placed), ~3% refunded 3 to 20 days after (a third in full; the writer records
+  the refund with that date in `store.refunds`), a few are tests, a few are $0 replacements.
 """
 
 from __future__ import annotations
@@ -333,7 +334,7 @@ def iter_store(customers: int, seed: int, end_date: dt.date) -> Iterator[tuple[t
                 if is_test:
                     order_tags.append("test")
                 if x < 0.02 and not replacement:
-                    cancelled = min(ts + 3600 + int(rnd() * 2 * DAY), end_ts)
+                    cancelled = min(ts + 3600 + int(rnd() * 6 * DAY), end_ts)  # up to a week on
                     financial = "voided"
                     fulfillment = "unfulfilled"
                     updated = cancelled

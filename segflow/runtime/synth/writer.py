@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from segflow.compiler.tables import CUSTOMERS, ORDER_LINES, ORDERS, refresh_order_index
+from segflow.compiler.tables import CUSTOMERS, ORDER_LINES, ORDERS, REFUNDS, refresh_order_index
 from segflow.runtime.synth import catalog as c
 from segflow.runtime.synth.model import (
     C_ACCEPTS_EMAIL,
@@ -60,6 +60,8 @@ ORDER_COLUMNS = (
     "total_shipping, total_tax, total_price, refunded_amount, source, channel, landing_site, "
     "referring_site, utm_source, utm_medium, utm_campaign, discount_codes, tags, shipping_city, "
     "shipping_province, shipping_country, customer_order_index")
+REFUND_COLUMNS = "order_id, refund_id, created_at, amount"
+REFUND_ID_BASE = 9_700_000_000_000  # a refunded order's one refund: this + its order number
 LINE_COLUMNS = ("order_id, line_no, product_id, variant_id, product, variant, sku, vendor, "
                 "product_type, quantity, price, discount")
 CHUNK_CUSTOMERS = 5000
@@ -143,7 +145,7 @@ def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt
     with conn.transaction():
         conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
         conn.execute("SET LOCAL work_mem = '256MB'")
-        conn.execute(f"TRUNCATE {CUSTOMERS}, {ORDERS}, {ORDER_LINES}")
+        conn.execute(f"TRUNCATE {CUSTOMERS}, {ORDERS}, {ORDER_LINES}, {REFUNDS}")
         indexes = conn.execute(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             "WHERE i.indrelid = ANY (%s::regclass[]) AND NOT i.indisprimary AND NOT i.indisunique",
@@ -160,11 +162,13 @@ def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt
         for table, name, _ in keys:
             conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
         with tempfile.TemporaryFile("w+", encoding="utf-8") as cust_spool, \
-                tempfile.TemporaryFile("w+", encoding="utf-8") as line_spool:
+                tempfile.TemporaryFile("w+", encoding="utf-8") as line_spool, \
+                tempfile.TemporaryFile("w+", encoding="utf-8") as refund_spool:
             with conn.cursor().copy(f"COPY {ORDERS} ({ORDER_COLUMNS}) FROM STDIN WITH (FREEZE)") as cp:
                 obuf: list[str] = []
                 lbuf: list[str] = []
                 cbuf: list[str] = []
+                rbuf: list[str] = []
                 for done, (cu, orders) in enumerate(iter_store(customers, seed, end_date), 1):
                     cbuf.append(
                         f"{cu[0]}\t{cu[1]}\t{cu[2]}\t{cu[3]}\t{cu[4] or NUL}\t"
@@ -195,11 +199,15 @@ def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt
                             lbuf.append(f"{oid}\t{no}\t{prod_line[ln[0]]}\t{ln[1]}\t"
                                         f"{money[ln[2]]}\t{m(ln[3])}\n")
                         n_lines += no
+                        if o[16]:  # refunded: one refund, made when the order was last updated
+                            rbuf.append(f"{oid}\t{REFUND_ID_BASE + o[1]}\t{updated}\t{m(o[16])}\n")
                     n_orders += len(orders)
                     if done % CHUNK_CUSTOMERS == 0:
                         cp.write("".join(obuf))
                         line_spool.write("".join(lbuf))
                         cust_spool.write("".join(cbuf))
+                        refund_spool.write("".join(rbuf))
+                        rbuf.clear()
                         obuf.clear()
                         lbuf.clear()
                         cbuf.clear()
@@ -208,9 +216,11 @@ def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt
                 cp.write("".join(obuf))
                 line_spool.write("".join(lbuf))
                 cust_spool.write("".join(cbuf))
+                refund_spool.write("".join(rbuf))
             phase("generate + copy orders")
             for spool, table, columns in ((line_spool, ORDER_LINES, LINE_COLUMNS),
-                                          (cust_spool, CUSTOMERS, CUSTOMER_COLUMNS)):
+                                          (cust_spool, CUSTOMERS, CUSTOMER_COLUMNS),
+                                          (refund_spool, REFUNDS, REFUND_COLUMNS)):
                 spool.seek(0)
                 with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN WITH (FREEZE)") as cp:
                     while chunk := spool.read(1 << 20):
@@ -225,7 +235,7 @@ def copy_store(conn: psycopg.Connection, customers: int, seed: int, end_date: dt
         phase("indexes")
         conn.execute(refresh_order_index().sql(dialect="postgres"))
         phase("refresh_order_index")
-        conn.execute(f"ANALYZE {CUSTOMERS}, {ORDERS}, {ORDER_LINES}")
+        conn.execute(f"ANALYZE {CUSTOMERS}, {ORDERS}, {ORDER_LINES}, {REFUNDS}")
         phase("analyze")
     phase("commit")
     return Summary(customers, n_orders, n_lines, time.perf_counter() - start, end_date,
