@@ -3,11 +3,58 @@
 from __future__ import annotations
 
 import sys
+from importlib.resources import files
+from pathlib import Path
 
 import click
 
 from segflow.cli.lang import load
 from segflow.cli.main import Context, pass_ctx
+from segflow.config import CONFIG_FILE
+from segflow.errors import SegflowError
+
+DEMO_FOLDER = "segflow-demo"  # where the example project goes when the folder holds other things
+
+
+def _visible(folder: Path) -> list[Path]:
+    """What a folder holds besides hidden entries (.venv, .git, the cluster under .segflow)."""
+    return [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+
+
+def _write_example(folder: Path) -> list[str]:
+    """The packaged example project (seg.toml, segments/*.seg) written into `folder`."""
+    source = files("segflow.scaffold").joinpath("demo")
+    written = []
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CONFIG_FILE).write_text(source.joinpath(CONFIG_FILE).read_text(encoding="utf-8"),
+                                      encoding="utf-8")
+    written.append(CONFIG_FILE)
+    (folder / "segments").mkdir(exist_ok=True)
+    for item in sorted(source.joinpath("segments").iterdir(), key=lambda i: i.name):
+        if item.name.endswith(".seg"):
+            (folder / "segments" / item.name).write_text(item.read_text(encoding="utf-8"),
+                                                         encoding="utf-8")
+            written.append(f"segments/{item.name}")
+    return written
+
+
+def demo_project(ctx: Context, say) -> tuple[Context, Path | None]:
+    """The project the demo runs in: this one when it has its segments folder; else the example
+    project, written here (an empty folder) or into ./segflow-demo (a folder holding other
+    things, or a project without its segments). Returns the context and where it was written."""
+    root = ctx.root
+    if (root / CONFIG_FILE).is_file() and ctx.config.segments_dir.is_dir():
+        return ctx, None
+    target = root if not (root / CONFIG_FILE).exists() and not _visible(root) else root / DEMO_FOLDER
+    if target != root and (target / CONFIG_FILE).is_file():
+        return Context(target), target  # the example written by an earlier `seg demo`
+    if target != root and _visible(target):
+        raise SegflowError(f"no segments folder at {ctx.config.segments_dir}, and {target} "
+                           "holds other files: run `seg demo` in an empty folder, or `seg init`")
+    written = _write_example(target)
+    say(f"no segments folder here: wrote the example project into {target} "
+        f"({', '.join(written)})")
+    return Context(target), target
 
 
 @click.command()
@@ -24,10 +71,11 @@ def demo(ctx: Context, customers: int, days: int, seed: int, reset: bool) -> Non
     from segflow.runtime.demo import run_demo
     from segflow.runtime.reports import segment_grid
 
-    project = load(ctx)
-
     def say(message: str) -> None:
         click.echo(message, err=True)
+
+    ctx, written_to = demo_project(ctx, say)
+    project = load(ctx)
 
     progress = None
     bar = None
@@ -58,6 +106,9 @@ def demo(ctx: Context, customers: int, days: int, seed: int, reset: bool) -> Non
     click.echo(f"Done in {result.seconds:.0f} s. Explore: `seg ls --group lifecycle`, "
                "`seg show loyals`, `seg members win_back`, `seg history active`, "
                "`seg activity repeaters`, `seg plan`.")
+    if written_to is not None and written_to != Path.cwd().resolve():
+        click.echo(f"The example project is in {written_to}: `cd {written_to}` first, "
+                   "so the commands find it.")
     click.echo("See it all in your browser: `seg serve` (http://127.0.0.1:8765/).")
 
 

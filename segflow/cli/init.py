@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # importing main here would be circular: main imports this mo
 
 DEFAULT_SCHEDULE = "0 15 * * *"
 SCHEDULE_TOKEN = "__SEG_SCHEDULE__"
+INSTALL_TOKEN = "__SEG_INSTALL__"
 
 # destination in the new repository -> template in segflow/scaffold/ (None: an empty file)
 SCAFFOLD: dict[str, str | None] = {
@@ -42,13 +43,17 @@ def check_schedule(value: str) -> str:
     return " ".join(fields)
 
 
-def render(schedule: str = DEFAULT_SCHEDULE) -> dict[str, str]:
-    """The files of a new repository: relative path -> text."""
+def render(schedule: str = DEFAULT_SCHEDULE, install: str | None = None) -> dict[str, str]:
+    """The files of a new repository: relative path -> text. The workflows install `install`
+    (default: the segflow running now, see segflow/scaffold/pin.py)."""
+    from segflow.scaffold.pin import install_spec
+
+    install = install or install_spec()
     scaffold = files("segflow.scaffold")
     out = {}
     for dest, template in SCAFFOLD.items():
         text = "" if template is None else scaffold.joinpath(template).read_text(encoding="utf-8")
-        out[dest] = text.replace(SCHEDULE_TOKEN, schedule)
+        out[dest] = text.replace(SCHEDULE_TOKEN, schedule).replace(INSTALL_TOKEN, install)
     return out
 
 
@@ -65,8 +70,11 @@ def init(ctx: Context, directory: Path | None, schedule: str) -> None:
     GitHub Actions workflows that validate and preview pull requests, apply on main and run daily.
     Refuses to overwrite any existing file.
     """
+    from segflow.scaffold.pin import install_spec
+
     target = directory or ctx._root or Path.cwd()
-    rendered = render(schedule)
+    install = install_spec()
+    rendered = render(schedule, install)
     existing = sorted(rel for rel in rendered if (target / rel).exists())
     if existing:
         raise SegflowError(
@@ -91,6 +99,8 @@ def init(ctx: Context, directory: Path | None, schedule: str) -> None:
         "     get an offline plan of the definition changes.\n"
         f"  4. The daily run is scheduled at '{schedule}' (UTC) in "
         ".github/workflows/segflow-run.yml.\n"
+        f"  5. The workflows install {install!r} (SEGFLOW_INSTALL at the top of each);\n"
+        "     if that does not install from GitHub Actions, set it to a source that does.\n"
         "  See docs/gitops.md for what each workflow does."
     )
 

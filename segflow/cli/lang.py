@@ -85,8 +85,10 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
                    f"file{'s' * (nfiles != 1)}", err=True)
     else:
         assert project is not None
-        click.echo(f"ok: {len(project.segments)} segments, {len(project.groups)} groups in "
-                   f"{len(wanted)} files")
+        from segflow.cli.output import plural
+
+        click.echo(f"ok: {plural(len(project.segments), 'segment')}, "
+                   f"{plural(len(project.groups), 'group')} in {plural(len(wanted), 'file')}")
     if problems:
         raise SystemExit(EXIT_ERROR)
 

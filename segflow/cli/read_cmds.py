@@ -7,7 +7,7 @@ import json
 import click
 
 from segflow.cli.main import Context, pass_ctx
-from segflow.cli.output import FORMAT, emit, fmt_value
+from segflow.cli.output import FORMAT, emit, fmt_value, plural
 from segflow.runtime import reports
 from segflow.runtime.reports import METRICS
 
@@ -33,9 +33,11 @@ HEADERS = {
 @pass_ctx
 def ls(ctx: Context, search, group, sort, day, fmt) -> None:
     """Every segment with its six metrics (the segment grid)."""
-    from segflow.runtime.reports import segment_grid
+    from segflow.runtime.reports import require_snapshot, segment_grid
 
     with ctx.database() as conn:
+        if day is not None:
+            require_snapshot(conn, day.date())
         shown_day, rows = segment_grid(conn, day=day.date() if day else None, search=search,
                                        group=group, sort=sort)
     title = f"Segments on {shown_day}" if shown_day else "Segments (no daily run yet: `seg run`)"
@@ -82,19 +84,70 @@ def show(ctx: Context, segment: str, fmt: str) -> None:
         click.echo("No metrics yet: they are recorded by the daily run (`seg run`).")
 
 
+PAGE = 50  # `seg members` shows this many in a table unless told otherwise
+
+
 @click.command()
 @click.argument("segment")
-@click.option("--limit", type=int, default=None, help="At most N customers.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help=f"At most N customers (a table shows {PAGE} unless --all).")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip the first M customers (by customer id).")
+@click.option("--all", "everyone", is_flag=True, help="Every member (JSON and CSV always are).")
+@click.option("--date", "day", type=DATE,
+              help="Members at the end of a recorded day (from the recorded events).")
 @FORMAT
 @pass_ctx
-def members(ctx: Context, segment: str, limit: int | None, fmt: str) -> None:
-    """The customers currently in a segment."""
+def members(ctx: Context, segment: str, limit: int | None, offset: int, everyone: bool, day,
+            fmt: str) -> None:
+    """The customers in a segment, by customer id: now, or on a recorded day (--date).
+
+    A table shows the first 50; JSON and CSV, meant for programs, every member unless --limit.
+    """
+    from segflow.runtime.reports import MEMBER_COLUMNS, member_count
     from segflow.runtime.reports import members as members_of
 
+    if everyone and limit is not None:
+        raise click.UsageError("--all and --limit exclude each other")
+    if limit is None and not everyone and fmt == "table":
+        limit = PAGE
+    on = day.date() if day else None
     with ctx.database() as conn:
-        rows = members_of(conn, segment, limit=limit)
-    emit(rows, ["customer_id", "email", "first_name", "last_name", "province", "country"], fmt,
-         title=f"{segment}: {len(rows):,} customers")
+        total = member_count(conn, segment, on)
+        rows = members_of(conn, segment, limit=limit, offset=offset, day=on)
+    when = f" on {on}" if on else ""
+    emit(rows, list(MEMBER_COLUMNS), fmt,
+         title=f"{segment}{when}: {plural(total, 'customer')}")
+    if fmt == "table" and len(rows) < total:
+        first = offset + 1 if rows else offset
+        shown = f"{first:,}–{offset + len(rows):,}" if rows else "none"
+        click.echo(f"showing {shown} of {total:,}; --all for every member, or --limit N "
+                   "--offset M")
+
+
+@click.command()
+@click.argument("segment")
+@click.option("--date", "day", type=DATE, help="The day (default: the last recorded).")
+@FORMAT
+@pass_ctx
+def changes(ctx: Context, segment: str, day, fmt: str) -> None:
+    """Who entered or left a segment on a day, from the recorded membership events."""
+    from segflow.runtime.reports import MEMBER_COLUMNS
+    from segflow.runtime.reports import changes as changes_of
+
+    with ctx.database() as conn:
+        shown_day, rows = changes_of(conn, segment, day.date() if day else None)
+    entered = sum(r["change"] == "entered" for r in rows)
+    title = (f"{segment} on {shown_day}: {entered:,} entered, {len(rows) - entered:,} left")
+    if fmt == "json":
+        emit(rows, ["change", *MEMBER_COLUMNS], fmt,
+             meta={"segment": segment, "day": str(shown_day), "entered": entered,
+                   "left": len(rows) - entered})
+        return
+    if not rows and fmt == "table":
+        click.echo(f"{title}: no one entered or left that day")
+        return
+    emit(rows, ["change", *MEMBER_COLUMNS], fmt, title=title)
 
 
 def _daily(ctx: Context, report, segment: str, since, fmt: str, columns: list[str],
@@ -127,5 +180,5 @@ def activity_cmd(ctx: Context, segment: str, since, fmt: str) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for command in (ls, show, members, history_cmd, activity_cmd):
+    for command in (ls, show, members, changes, history_cmd, activity_cmd):
         cli.add_command(command)

@@ -14,6 +14,12 @@ from psycopg.rows import dict_row
 
 from segflow.compiler.checker import did_you_mean
 from segflow.errors import SegflowError
+from segflow.runtime.analytics.membership import (
+    SegmentRef,
+    last_recorded_day,
+    members_on_sql,
+    require_history,
+)
 
 METRICS = (
     "customer_count",
@@ -117,22 +123,93 @@ def segment_info(conn: psycopg.Connection, segment_id: str) -> dict:
     return row
 
 
+MEMBER_COLUMNS = ("customer_id", "email", "first_name", "last_name", "province", "country")
+_CUSTOMER = ("c.customer_id, c.email, c.first_name, c.last_name, c.province_code AS province,"
+             " c.country_code AS country")
+
+
 def members(conn: psycopg.Connection, segment_id: str, *, limit: int | None = None,
-            offset: int = 0) -> list[dict]:
+            offset: int = 0, day: dt.date | None = None) -> list[dict]:
+    """A segment's members by customer id: now, or at the end of a recorded `day` (rebuilt from
+    the membership events)."""
     info = segment_info(conn, segment_id)
+    if day is None:
+        query = f"""
+            SELECT {_CUSTOMER}
+            FROM segflow.customer_segments cs
+            JOIN store.customers c USING (customer_id)
+            WHERE %(ord)s = ANY(cs.segments)
+            ORDER BY c.customer_id LIMIT %(limit)s OFFSET %(offset)s"""
+    else:
+        _require_day(conn, info, day)
+        query = f"""
+            SELECT {_CUSTOMER}
+            FROM ({members_on_sql("day")}) AS m
+            JOIN store.customers c USING (customer_id)
+            ORDER BY c.customer_id LIMIT %(limit)s OFFSET %(offset)s"""
     rows = conn.cursor(row_factory=dict_row).execute(
-        """
-        SELECT c.customer_id, c.email, c.first_name, c.last_name, c.province_code AS province,
-               c.country_code AS country
-        FROM segflow.customer_segments cs
-        JOIN store.customers c USING (customer_id)
-        WHERE %s = ANY(cs.segments)
-        ORDER BY c.customer_id
-        LIMIT %s OFFSET %s
-        """,
-        (info["ordinal"], limit, offset),
-    ).fetchall()
+        query, {"ord": info["ordinal"], "ords": [info["ordinal"]], "day": day, "limit": limit,
+                "offset": offset}).fetchall()
     return [_plain(r) for r in rows]
+
+
+def _require_day(conn: psycopg.Connection, info: dict, day: dt.date) -> None:
+    require_history(conn, [SegmentRef(info["id"], info["ordinal"], info["title"],
+                                      info["retired_at"] is not None)], day)
+
+
+def changes(conn: psycopg.Connection, segment_id: str, day: dt.date | None = None
+            ) -> tuple[dt.date, list[dict]]:
+    """Who entered or left a segment on a day (default: the last recorded), from the recorded
+    membership events: each customer's net change that day, entered first, by customer id."""
+    info = segment_info(conn, segment_id)
+    day = day or last_recorded_day(conn)
+    _require_day(conn, info, day)
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"""
+        SELECT CASE WHEN n.net > 0 THEN 'entered' ELSE 'left' END AS change, {_CUSTOMER}
+        FROM (SELECT customer_id, sum(CASE WHEN entered THEN 1 ELSE -1 END) AS net
+              FROM segflow.membership_events
+              WHERE segment_ord = %(ord)s AND day = %(day)s
+              GROUP BY customer_id HAVING sum(CASE WHEN entered THEN 1 ELSE -1 END) <> 0) AS n
+        LEFT JOIN store.customers c USING (customer_id)
+        ORDER BY n.net < 0, n.customer_id
+        """,
+        {"ord": info["ordinal"], "day": day},
+    ).fetchall()
+    return day, [_plain(r) for r in rows]
+
+
+def recorded_span(conn: psycopg.Connection) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day with a metrics snapshot (None, None: no day recorded yet)."""
+    row = conn.execute("SELECT min(day), max(day) FROM segflow.daily_metrics").fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def require_snapshot(conn: psycopg.Connection, day: dt.date) -> None:
+    """Refuse a day without a metrics snapshot: its figures were never recorded."""
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM segflow.daily_metrics WHERE day = %s)",
+                    (day,)).fetchone()[0]:
+        return
+    first, last = recorded_span(conn)
+    if first is None:
+        raise SegflowError(f"no history recorded for {day} (no day recorded yet: the daily run "
+                           "`seg run` records one)")
+    if first <= day <= last:
+        where = f"recorded days: {first} to {last}, with gaps"
+    else:
+        where = f"first recorded day: {first}, last: {last}"
+    hint = " (`seg backfill` can reproduce earlier days)" if day < first else ""
+    raise SegflowError(f"no history recorded for {day} ({where}){hint}")
+
+
+def recorded_metrics(conn: psycopg.Connection, day: dt.date) -> dict[str, dict]:
+    """The metrics recorded on a day, by segment id (segments without a snapshot that day are
+    absent: a change against them is unknown, not a change from zero)."""
+    rows = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT segment_id AS id, {', '.join(METRICS)} FROM segflow.daily_metrics"
+        " WHERE day = %s", (day,)).fetchall()
+    return {r["id"]: _plain(r) for r in rows}
 
 
 def groups(conn: psycopg.Connection, group_id: str | None = None) -> list[dict]:
@@ -156,10 +233,16 @@ def groups(conn: psycopg.Connection, group_id: str | None = None) -> list[dict]:
     return [_plain(r) for r in rows]
 
 
-def member_count(conn: psycopg.Connection, segment_id: str) -> int:
+def member_count(conn: psycopg.Connection, segment_id: str, day: dt.date | None = None) -> int:
+    """How many members a segment has now, or had at the end of a recorded `day`."""
     info = segment_info(conn, segment_id)
-    row = conn.execute("SELECT count(*) FROM segflow.customer_segments WHERE %s = ANY(segments)",
-                       (info["ordinal"],)).fetchone()
+    if day is not None:
+        _require_day(conn, info, day)
+        row = conn.execute(f"SELECT count(*) FROM ({members_on_sql('day')}) AS m",
+                           {"ords": [info["ordinal"]], "day": day}).fetchone()
+    else:
+        row = conn.execute("SELECT count(*) FROM segflow.customer_segments"
+                           " WHERE %s = ANY(segments)", (info["ordinal"],)).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -329,3 +329,35 @@ def overlap(conn: psycopg.Connection, group_id: str, view: View) -> dict:
              "note": _more(len(rows), "pairs", f"seg overlap {' '.join(ids)} --date {report.day}")}
     return {**_form(OVERLAP_FIELDS, view, {"date": report.day.isoformat()}),
             "meta": meta, "tables": [table]}
+
+
+# ---- entered / left on a day --------------------------------------------------------------
+
+CHANGES_FIELDS = (Field("day", "On"),)
+CUSTOMER_COLUMNS = [("customer_id", "Customer"), ("email", "Email"), ("first_name", "First name"),
+                    ("last_name", "Last name"), ("province", "Province"), ("country", "Country")]
+
+
+@_answers(*CHANGES_FIELDS)
+def changes(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
+    """Who entered and who left the segment on a day (default: the last recorded), from the
+    recorded membership events."""
+    from segflow.runtime import reports
+
+    day, rows = reports.changes(conn, segment_id, _day(view, "day", None))
+    entered = [r for r in rows if r["change"] == "entered"]
+    left = [r for r in rows if r["change"] == "left"]
+    command = f"seg changes {segment_id} --date {day}"
+    meta = [f"On {day}: {len(entered):,} entered, {len(left):,} left"
+            + ("" if rows else " (no one entered or left that day)") + "."]
+    if view.static:
+        meta.append(_static_note("the last recorded day", f"seg changes {segment_id} --date D"))
+    out = {**_form(CHANGES_FIELDS, view, {"day": day.isoformat()}), "meta": meta}
+    if not view.members:
+        meta.append("Customer details are left out of this report.")
+        return out
+    out["tables"] = [
+        {"title": f"{title} ({len(part):,})", "columns": CUSTOMER_COLUMNS,
+         "rows": part[:MAX_ROWS], "note": _more(len(part), "customers", command)}
+        for title, part in (("Entered", entered), ("Left", left)) if part]
+    return out

@@ -22,6 +22,8 @@ def value(number: float | int | None, key: str = "") -> str:
     with three decimals, amounts and ratios with two."""
     if number is None:
         return "—"
+    if key == "id" or key.endswith("_id"):  # ids as they are: never 6,200,000,000,012
+        return str(number)
     if key.endswith(("_rate", "_share")):
         return f"{number * 100:.1f}%"
     if key == "jaccard":

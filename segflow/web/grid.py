@@ -19,7 +19,9 @@ COLUMNS = ("id", "title", *reports.METRICS)
 
 
 def _by_id(conn: psycopg.Connection, day: dt.date) -> dict[str, dict]:
-    return {r["id"]: r for r in reports.segment_grid(conn, day=day)[1]}
+    """The metrics recorded on an earlier day: a segment without a snapshot that day (the first
+    recorded day, a gap) has no change to show, not a change from zero."""
+    return reports.recorded_metrics(conn, day)
 
 
 def grid(conn: psycopg.Connection, view: View, *, all_rows: bool = True) -> dict:

@@ -109,6 +109,7 @@ SEGMENT_SECTIONS: tuple[Section, ...] = (
     Section("revenue", "Revenue tracking", analytics.revenue),
     Section("features", "Features", analytics.features_on_request),
     Section("tag_sync", "Tag sync", tag_sync.tag_sync),
+    Section("changes", "Entered and left", analytics.changes),
     Section("members", "Members", member_list, "sections/members.html"),
 )
 
