@@ -15,10 +15,12 @@ from segflow.compiler.project import (
     Project,
     build_project,
     discover,
+    display_path,
     gc_paused,
     load_project,
     parse_files,
 )
+from segflow.dsl import ast
 from segflow.errors import Diagnostic, SegflowError
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -37,11 +39,10 @@ def load(ctx: Context) -> Project:
     return load_project([folder], ctx.root)
 
 
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
+def _same_files(files: list[Path], subset: list[Path]) -> list[Path]:
+    """The entries of `files` that are the files of `subset` (however each was named)."""
+    wanted = {p.resolve() for p in subset}
+    return [p for p in files if p.resolve() in wanted]
 
 
 @click.command()
@@ -59,9 +60,10 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
     """
     from segflow.compiler.query import compile_checked
 
-    project_files = discover([ctx.config.segments_dir]) if ctx.config.segments_dir.is_dir() else []
-    wanted = discover(paths) if paths else project_files
-    files = sorted({*project_files, *wanted})
+    folder = ctx.config.segments_dir
+    # the project's folder first, so a file inside it is named as the project names it
+    files = discover([*([folder] if folder.is_dir() else []), *paths])
+    wanted = _same_files(files, discover(paths)) if paths else files
     tz = ctx.config.store.timezone
     with gc_paused(freeze=True):  # one batch: parse, check, compile
         sources, diagnostics = parse_files(files, ctx.root)
@@ -69,9 +71,9 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
             project = build_project(sources, ctx.root, diagnostics)
             _compiled, problems = compile_checked(project, Evaluation(today_in(tz), tz))
         except SegflowError as exc:
-            project, problems = None, exc.diagnostics
+            problems = exc.diagnostics
+    shown = {display_path(p, ctx.root) for p in wanted}
     if paths:
-        shown = {_display(p, ctx.root) for p in wanted}
         problems = [d for d in problems if d.file in shown or d.file is None]
     if fmt == "json":
         click.echo(as_json(problems, files=len(wanted), ok=not problems))
@@ -84,11 +86,21 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
         click.echo(f"{len(problems)} error{'s' * (len(problems) != 1)} in {nfiles} "
                    f"file{'s' * (nfiles != 1)}", err=True)
     else:
-        assert project is not None
-        click.echo(f"ok: {len(project.segments)} segments, {len(project.groups)} groups in "
-                   f"{len(wanted)} files")
+        click.echo(f"ok: {_summary(sources, shown)}")
     if problems:
         raise SystemExit(EXIT_ERROR)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _summary(sources, shown: set[str]) -> str:
+    """`5 segments, 1 group in 2 files`: what the files asked for declare."""
+    decls = [d for src in sources if src.path in shown for d in src.decls]
+    segments = sum(isinstance(d, ast.SegmentDecl) for d in decls)
+    return (f"{_plural(segments, 'segment')}, {_plural(len(decls) - segments, 'group')} in "
+            f"{_plural(len(shown), 'file')}")
 
 
 @click.command()
@@ -104,7 +116,7 @@ def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> 
     problems: list[Diagnostic] = []
     changed = []
     for path in files:
-        shown = _display(path, ctx.root)
+        shown = display_path(path, ctx.root)
         text = path.read_text(encoding="utf-8")
         try:
             formatted = format_text(text, shown)
