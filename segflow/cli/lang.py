@@ -106,10 +106,15 @@ def _summary(sources, shown: set[str]) -> str:
 @click.command()
 @PATHS
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
-@click.option("--diff", "show_diff", is_flag=True, help="Print what would change.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print what would change as a unified diff; change nothing.")
 @pass_ctx
 def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> None:
-    """Rewrite segment files in the one canonical form."""
+    """Rewrite segment files in the one canonical form.
+
+    With --check or --diff nothing is written: --diff prints a unified diff of what would
+    change; --check exits 1 when a file would change.
+    """
     from segflow.dsl.formatter import format_text
 
     files = discover(paths or [ctx.config.segments_dir])
@@ -127,13 +132,11 @@ def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> 
             continue
         changed.append(shown)
         if show_diff:
-            click.echo("".join(difflib.unified_diff(
-                text.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                f"a/{shown}", f"b/{shown}")), nl=False)
-        if not check:
+            click.echo(_diff(text, formatted, shown), nl=False)
+        elif not check:
             path.write_text(formatted, encoding="utf-8")
     for name in changed:
-        click.echo(f"{'would reformat' if check else 'reformatted'} {name}")
+        click.echo(f"{'would reformat' if check or show_diff else 'reformatted'} {name}")
     if problems:
         raise SegflowError(problems)
     if not changed:
@@ -142,16 +145,39 @@ def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> 
         raise SystemExit(EXIT_ERROR)
 
 
+def _diff(text: str, formatted: str, shown: str) -> str:
+    """A unified diff from the file to its canonical form (a BOM dropped shows as a change)."""
+    lines = difflib.unified_diff(text.splitlines(keepends=True),
+                                 formatted.splitlines(keepends=True), f"a/{shown}", f"b/{shown}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
+
+
+def _check_dialect(dialect: str) -> str:
+    """A dialect sqlglot knows, or a usage error listing them."""
+    from sqlglot.dialects.dialect import Dialects
+
+    known = sorted(d.value for d in Dialects if d.value)
+    if dialect.lower() not in known:
+        from segflow.compiler.checker import did_you_mean
+
+        raise click.BadParameter(f"unknown SQL dialect '{dialect}'{did_you_mean(dialect, known)}"
+                                 f" (known: {', '.join(known)})", param_hint="'--dialect'")
+    return dialect.lower()
+
+
 @click.command(name="compile")
 @click.argument("segment")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluate as of this day (default: today in the store's time zone).")
-@click.option("--dialect", default="postgres", show_default=True, help="SQL dialect to print.")
+@click.option("--dialect", default="postgres", show_default=True, help="SQL dialect to print (the queries are written for, and tested on, postgres; "
+              "another dialect is sqlglot's translation).")
 @pass_ctx
 def compile_(ctx: Context, segment: str, as_of: dt.datetime | None, dialect: str) -> None:
     """Print the SQL query returning SEGMENT's customer ids."""
     from segflow.compiler.query import render, segment_query
 
+    dialect = _check_dialect(dialect)
     project = load(ctx)
     tz = ctx.config.store.timezone
     ev = Evaluation(as_of.date() if as_of else today_in(tz), tz)

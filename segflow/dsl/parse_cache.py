@@ -27,7 +27,7 @@ from pathlib import Path
 
 from segflow import __version__
 from segflow.dsl import ast
-from segflow.dsl.parser import parse
+from segflow.dsl.parser import parse, without_bom
 
 NO_CACHE_ENV = "SEG_NO_CACHE"
 _DIGEST = hashlib.sha256
@@ -78,6 +78,7 @@ class ParseCache:
         self._new = False
 
     def parse(self, text: str, path: str) -> ast.SourceFile:
+        text = without_bom(text)
         digest = _DIGEST(text.encode()).digest()
         hit = self._entries.get(digest)
         if hit is None:

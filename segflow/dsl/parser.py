@@ -70,8 +70,21 @@ def _parse(text: str) -> tuple[list[ast.Decl], list[Token]]:
     return builder.run(lark, text)
 
 
+BOM = "\ufeff"
+
+
+def without_bom(text: str) -> str:
+    """The text without a leading byte-order mark (Windows editors write one; it means nothing).
+
+    Dropped before parsing, so positions on the first line are what an editor shows, and
+    `seg fmt` writes files back without it.
+    """
+    return text[1:] if text.startswith(BOM) else text
+
+
 def parse(text: str, path: str = "<string>") -> ast.SourceFile:
     """Parse a segment file; raises SegflowError with every syntax error found."""
+    text = without_bom(text)
     try:
         decls, comment_tokens = _parse(text)
     except (UnexpectedInput, _ValueError) as first:
