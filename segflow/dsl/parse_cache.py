@@ -106,7 +106,10 @@ class ParseCache:
         """Write this run's entries when they differ from what was read (atomically)."""
         if self._key is None or (not self._new and len(self._used) == len(self._entries)):
             return
-        data = pickle.dumps(self._used, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            data = pickle.dumps(self._used, protocol=pickle.HIGHEST_PROTOCOL)
+        except (RecursionError, pickle.PicklingError):  # no cache is only a slower next run
+            return
         blob = hmac.new(self._key, data, _DIGEST).digest() + data
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
