@@ -36,7 +36,7 @@ class Diagnostic:
         head = f"{loc}: {self.message}" if loc else self.message
         if self.source_line is None or self.col is None:
             return head
-        line = self.source_line.rstrip("\n").expandtabs(1)
+        line = _visible(self.source_line.rstrip("\n").expandtabs(1))
         width = max(1, (self.end_col or self.col + 1) - self.col)
         width = min(width, max(1, len(line) - self.col + 1))
         caret = " " * (self.col - 1) + "^" * width
@@ -51,6 +51,13 @@ class Diagnostic:
             "code": self.code,
             "message": self.message,
         }
+
+
+def _visible(line: str) -> str:
+    """Control characters as their Unicode pictures (one column each: the caret stays put), so
+    that echoing a line never sends a terminal an escape sequence."""
+    return "".join(chr(0x2400 + ord(c)) if c < " " else "\u2421" if c == "\x7f" else c
+                   for c in line) if any(c < " " or c == "\x7f" for c in line) else line
 
 
 class SegflowError(Exception):

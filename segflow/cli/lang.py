@@ -10,15 +10,18 @@ import click
 
 from segflow.cli.diagnostics import as_github, as_json, as_text
 from segflow.cli.main import EXIT_ERROR, Context, pass_ctx
+from segflow.cli.output import plural
 from segflow.compiler.evaluation import Evaluation, zone
 from segflow.compiler.project import (
     Project,
     build_project,
     discover,
+    display_path,
     gc_paused,
     load_project,
     parse_files,
 )
+from segflow.dsl import ast
 from segflow.errors import Diagnostic, SegflowError
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -37,11 +40,10 @@ def load(ctx: Context) -> Project:
     return load_project([folder], ctx.root)
 
 
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
+def _same_files(files: list[Path], subset: list[Path]) -> list[Path]:
+    """The entries of `files` that are the files of `subset` (however each was named)."""
+    wanted = {p.resolve() for p in subset}
+    return [p for p in files if p.resolve() in wanted]
 
 
 @click.command()
@@ -59,9 +61,10 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
     """
     from segflow.compiler.query import compile_checked
 
-    project_files = discover([ctx.config.segments_dir]) if ctx.config.segments_dir.is_dir() else []
-    wanted = discover(paths) if paths else project_files
-    files = sorted({*project_files, *wanted})
+    folder = ctx.config.segments_dir
+    # the project's folder first, so a file inside it is named as the project names it
+    files = discover([*([folder] if folder.is_dir() else []), *paths])
+    wanted = _same_files(files, discover(paths)) if paths else files
     tz = ctx.config.store.timezone
     with gc_paused(freeze=True):  # one batch: parse, check, compile
         sources, diagnostics = parse_files(files, ctx.root)
@@ -69,9 +72,9 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
             project = build_project(sources, ctx.root, diagnostics)
             _compiled, problems = compile_checked(project, Evaluation(today_in(tz), tz))
         except SegflowError as exc:
-            project, problems = None, exc.diagnostics
+            problems = exc.diagnostics
+    shown = {display_path(p, ctx.root) for p in wanted}
     if paths:
-        shown = {_display(p, ctx.root) for p in wanted}
         problems = [d for d in problems if d.file in shown or d.file is None]
     if fmt == "json":
         click.echo(as_json(problems, files=len(wanted), ok=not problems))
@@ -84,29 +87,38 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
         click.echo(f"{len(problems)} error{'s' * (len(problems) != 1)} in {nfiles} "
                    f"file{'s' * (nfiles != 1)}", err=True)
     else:
-        assert project is not None
-        from segflow.cli.output import plural
-
-        click.echo(f"ok: {plural(len(project.segments), 'segment')}, "
-                   f"{plural(len(project.groups), 'group')} in {plural(len(wanted), 'file')}")
+        click.echo(f"ok: {_summary(sources, shown)}")
     if problems:
         raise SystemExit(EXIT_ERROR)
+
+
+def _summary(sources, shown: set[str]) -> str:
+    """`5 segments, 1 group in 2 files`: what the files asked for declare."""
+    decls = [d for src in sources if src.path in shown for d in src.decls]
+    segments = sum(isinstance(d, ast.SegmentDecl) for d in decls)
+    return (f"{plural(segments, 'segment')}, {plural(len(decls) - segments, 'group')} in "
+            f"{plural(len(shown), 'file')}")
 
 
 @click.command()
 @PATHS
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file is not formatted.")
-@click.option("--diff", "show_diff", is_flag=True, help="Print what would change.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print what would change as a unified diff; change nothing.")
 @pass_ctx
 def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> None:
-    """Rewrite segment files in the one canonical form."""
+    """Rewrite segment files in the one canonical form.
+
+    With --check or --diff nothing is written: --diff prints a unified diff of what would
+    change; --check exits 1 when a file would change.
+    """
     from segflow.dsl.formatter import format_text
 
     files = discover(paths or [ctx.config.segments_dir])
     problems: list[Diagnostic] = []
     changed = []
     for path in files:
-        shown = _display(path, ctx.root)
+        shown = display_path(path, ctx.root)
         text = path.read_text(encoding="utf-8")
         try:
             formatted = format_text(text, shown)
@@ -117,13 +129,11 @@ def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> 
             continue
         changed.append(shown)
         if show_diff:
-            click.echo("".join(difflib.unified_diff(
-                text.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                f"a/{shown}", f"b/{shown}")), nl=False)
-        if not check:
+            click.echo(_diff(text, formatted, shown), nl=False)
+        elif not check:
             path.write_text(formatted, encoding="utf-8")
     for name in changed:
-        click.echo(f"{'would reformat' if check else 'reformatted'} {name}")
+        click.echo(f"{'would reformat' if check or show_diff else 'reformatted'} {name}")
     if problems:
         raise SegflowError(problems)
     if not changed:
@@ -132,16 +142,39 @@ def fmt(ctx: Context, paths: tuple[Path, ...], check: bool, show_diff: bool) -> 
         raise SystemExit(EXIT_ERROR)
 
 
+def _diff(text: str, formatted: str, shown: str) -> str:
+    """A unified diff from the file to its canonical form (a BOM dropped shows as a change)."""
+    lines = difflib.unified_diff(text.splitlines(keepends=True),
+                                 formatted.splitlines(keepends=True), f"a/{shown}", f"b/{shown}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
+
+
+def _check_dialect(dialect: str) -> str:
+    """A dialect sqlglot knows, or a usage error listing them."""
+    from sqlglot.dialects.dialect import Dialects
+
+    known = sorted(d.value for d in Dialects if d.value)
+    if dialect.lower() not in known:
+        from segflow.compiler.checker import did_you_mean
+
+        raise click.BadParameter(f"unknown SQL dialect '{dialect}'{did_you_mean(dialect, known)}"
+                                 f" (known: {', '.join(known)})", param_hint="'--dialect'")
+    return dialect.lower()
+
+
 @click.command(name="compile")
 @click.argument("segment")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Evaluate as of this day (default: today in the store's time zone).")
-@click.option("--dialect", default="postgres", show_default=True, help="SQL dialect to print.")
+@click.option("--dialect", default="postgres", show_default=True, help="SQL dialect to print (the queries are written for, and tested on, postgres; "
+              "another dialect is sqlglot's translation).")
 @pass_ctx
 def compile_(ctx: Context, segment: str, as_of: dt.datetime | None, dialect: str) -> None:
     """Print the SQL query returning SEGMENT's customer ids."""
     from segflow.compiler.query import render, segment_query
 
+    dialect = _check_dialect(dialect)
     project = load(ctx)
     tz = ctx.config.store.timezone
     ev = Evaluation(as_of.date() if as_of else today_in(tz), tz)

@@ -81,6 +81,7 @@ class Checker:
                 else:
                     self._check_segment(decl, segments, groups)
         self._check_cycles(segments)
+        self._check_inlined_size(segments)
         return sorted(self.diagnostics, key=lambda d: (d.file or "", d.line or 0, d.col or 0))
 
     def _check_attrs(self, decl: ast.Decl, allowed: tuple[str, ...]) -> None:
@@ -145,6 +146,12 @@ class Checker:
         for cycle, src, ref in _find_cycles(segments):
             self._source = src
             self.error(ref.span, f"segment reference cycle: {_cycle_text(cycle)}", "cycle")
+
+    def _check_inlined_size(self, segments) -> None:
+        """A rule with the rules it refers to inlined (as the compiler does) stays bounded."""
+        for src, ref, what in inlining_problems(segments):
+            self._source = src
+            self.error(ref.span, what, "too-deep")
 
     # ------------------------------------------------------------------ expressions
 
@@ -368,30 +375,103 @@ def segment_refs(expr: ast.Expr) -> list[ast.SegmentRef]:
     return []
 
 
-def _find_cycles(segments) -> list[tuple[list[str], ast.SourceFile, ast.SegmentRef]]:
-    graph = {
+def _reference_graph(segments) -> dict[str, list[ast.SegmentRef]]:
+    return {
         name: [r for r in segment_refs(decl.where.expr) if r.name in segments and r.name != name]
         if decl.where is not None else []
         for name, (_src, decl) in segments.items()
     }
+
+
+def _find_cycles(segments) -> list[tuple[list[str], ast.SourceFile, ast.SegmentRef]]:
+    """Depth-first over the references, with an explicit stack (chains may be long)."""
+    graph = _reference_graph(segments)
     state: dict[str, int] = {}  # 1 visiting, 2 done
     cycles = []
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for ref in graph[node]:
-            if state.get(ref.name) == 1:
-                cycle = [*path[path.index(ref.name):], node, ref.name] if ref.name in path \
-                    else [node, ref.name]
-                cycles.append((cycle, segments[node][0], ref))
+    for root in sorted(graph):
+        if root in state:
+            continue
+        state[root] = 1
+        path, stack = [root], [iter(graph[root])]
+        while stack:
+            ref = next(stack[-1], None)
+            if ref is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(ref.name) == 1:
+                cycle = [*path[path.index(ref.name):], ref.name]
+                cycles.append((cycle, segments[path[-1]][0], ref))
             elif ref.name not in state:
-                visit(ref.name, [*path, node])
-        state[node] = 2
-
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [])
+                state[ref.name] = 1
+                path.append(ref.name)
+                stack.append(iter(graph[ref.name]))
     return cycles
+
+
+MAX_INLINED_NODES = 100_000
+
+
+def inlining_problems(segments) -> list[tuple[ast.SourceFile, ast.SegmentRef, str]]:
+    """Where a rule, once the rules it refers to are inlined, nests too deeply or grows too big.
+
+    A reference counts as one level, so a chain of references is bounded too. Each problem is
+    reported where it starts (the reference to a segment that is itself within bounds); cycles
+    are left to the cycle check.
+    """
+    own: dict[str, tuple[int, int, list[tuple[ast.SegmentRef, int]]]] = {}
+    for name, (_src, decl) in segments.items():
+        deepest, nodes, refs = 0, 0, []
+        if decl.where is not None:
+            for node, depth in ast.depths(decl.where.expr):
+                deepest, nodes = max(deepest, depth), nodes + 1
+                if type(node) is ast.SegmentRef and node.name in segments and node.name != name:
+                    refs.append((node, depth))
+        own[name] = deepest, nodes, refs
+    inlined: dict[str, tuple[int, int]] = {}  # name -> (depth, nodes) once inlined
+    problems = []
+    for name in _postorder(own):
+        deepest, nodes, refs = own[name]
+        reported = False
+        for ref, depth in refs:
+            sub_depth, sub_nodes = inlined.get(ref.name, (0, 0))  # absent: in a cycle
+            deepest, nodes = max(deepest, depth + sub_depth), nodes + sub_nodes
+            if reported or sub_depth > ast.MAX_NESTING or sub_nodes > MAX_INLINED_NODES:
+                continue  # the segment referred to has its own report
+            if deepest > ast.MAX_NESTING:
+                problems.append((segments[name][0], ref, f"segment '{name}' nests too deeply "
+                                 f"once the segments it refers to are inlined: {deepest} levels "
+                                 f"through '{ref.name}' (at most {ast.MAX_NESTING}, each "
+                                 "reference counting as one)"))
+                reported = True
+            elif nodes > MAX_INLINED_NODES:
+                problems.append((segments[name][0], ref, f"segment '{name}' is too large once "
+                                 f"the segments it refers to are inlined: {nodes:,} conditions "
+                                 f"and values through '{ref.name}' (at most "
+                                 f"{MAX_INLINED_NODES:,})"))
+                reported = True
+        inlined[name] = deepest, nodes
+    return problems
+
+
+def _postorder(own) -> list[str]:
+    """Segment names, each after those it refers to (iterative; cycles broken anywhere)."""
+    order, state = [], {}
+    for root in sorted(own):
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(own[root][2]))]
+        while stack:
+            name, refs = stack[-1]
+            ref = next(refs, None)
+            if ref is None:
+                stack.pop()
+                state[name] = 2
+                order.append(name)
+            elif ref[0].name not in state:
+                state[ref[0].name] = 1
+                stack.append((ref[0].name, iter(own[ref[0].name][2])))
+    return order
 
 
 def _cycle_text(cycle: list[str]) -> str:

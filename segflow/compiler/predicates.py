@@ -144,7 +144,8 @@ class PredicateCompiler:
         return self._field_on(column, fdef, expr)
 
     def _field_on(self, column: exp.Expression, fdef: FieldDef, expr: ast.Expr) -> Pred:
-        if fdef.days_since:
+        # `days_since_x is set` is whether x is set: the column is x itself
+        if fdef.days_since and not isinstance(expr, ast.IsSet):
             return self._days_since(column, fdef, expr)
         return self._compare(column, fdef.type, fdef.nullable, expr)
 

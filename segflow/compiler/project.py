@@ -90,16 +90,23 @@ class Project:
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Every segment file under the given files and folders, sorted, without duplicates."""
-    found: set[Path] = set()
+    """Every segment file under the given files and folders, sorted, each file once.
+
+    A file named twice (relative and absolute, `./x.seg` and `x.seg`, a folder and a file in
+    it) is the same file: files are told apart by their resolved path, and the first way it was
+    reached is kept (absolute, so it compares equal however the caller wrote it).
+    """
+    found: dict[Path, Path] = {}
     for path in paths:
         if path.is_dir():
-            found.update(p for p in path.rglob(f"*{SEGMENT_SUFFIX}") if p.is_file())
+            candidates = sorted(p for p in path.rglob(f"*{SEGMENT_SUFFIX}") if p.is_file())
         elif path.is_file():
-            found.add(path)
+            candidates = [path]
         else:
             raise SegflowError(f"{path}: no such file or folder")
-    return sorted(found)
+        for candidate in candidates:
+            found.setdefault(candidate.resolve(), candidate.absolute())
+    return sorted(found.values())
 
 
 def parse_files(files: Iterable[Path], root: Path, *, cache: bool = True
@@ -140,7 +147,7 @@ def gc_paused(*, freeze: bool = False):
 
 def _parse_all(files, root: Path, sources: list, diagnostics: list, parse_one) -> None:
     for path in files:
-        shown = _display_path(path, root)
+        shown = display_path(path, root)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -222,7 +229,8 @@ def _check_list_files(sources: list[ast.SourceFile], root: Path) -> list[Diagnos
     return out
 
 
-def _display_path(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
+    """How a file is named in messages: relative to the project folder when inside it."""
     try:
         return str(path.relative_to(root))  # the usual case, without a system call
     except ValueError:

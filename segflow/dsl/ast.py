@@ -272,5 +272,48 @@ class SourceFile:
     text: str = field(default="", compare=False, repr=False)
 
     def line(self, n: int) -> str:
-        lines = self.text.splitlines()
-        return lines[n - 1] if 0 < n <= len(lines) else ""
+        # lines as the parser counts them: at "\n" only (splitlines also splits at \f, \x1c,
+        # U+2028 and others, which may stand in a comment or a string)
+        lines = self.text.split("\n")
+        return lines[n - 1].rstrip("\r") if 0 < n <= len(lines) else ""
+
+
+# ---------------------------------------------------------------- nesting
+
+MAX_NESTING = 100
+"""How deep a rule may nest: `not`, `and` / `or` / `except` inside one another, order filters,
+date offsets, and (counted by the checker) the rules of the segments it refers to, inlined.
+Far more than a person writes; it keeps every recursive step (checker, compiler, formatter, the
+parse cache, SQL rendering) well inside Python's stack."""
+
+
+def _children(node) -> tuple:
+    t = type(node)
+    if t is BoolOp:
+        return node.operands
+    if t is Not:
+        return (node.operand,)
+    if t is DateOffset:
+        return (node.base,)
+    if t in (Compare, InList, Between, IsSet, Truthy):
+        out = [node.operand.where] if type(node.operand) is Aggregate else []
+        if t is Compare:
+            out.append(node.value)
+        elif t is Between:
+            out += (node.low, node.high)
+        elif t is InList:
+            out += node.values.items
+        return tuple(out)
+    return ()
+
+
+def depths(expr: Expr):
+    """Every node of a rule (values included) with its depth, the rule itself at 1.
+
+    Iterative, so that it works on any tree the parser could build, however deep.
+    """
+    stack = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        stack.extend((child, depth + 1) for child in _children(node))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from segflow import __version__
 from segflow.dsl import ast
-from segflow.dsl.parser import parse
+from segflow.dsl.parser import parse, without_bom
 
 NO_CACHE_ENV = "SEG_NO_CACHE"
 _DIGEST = hashlib.sha256
@@ -78,6 +78,7 @@ class ParseCache:
         self._new = False
 
     def parse(self, text: str, path: str) -> ast.SourceFile:
+        text = without_bom(text)
         digest = _DIGEST(text.encode()).digest()
         hit = self._entries.get(digest)
         if hit is None:
@@ -105,7 +106,10 @@ class ParseCache:
         """Write this run's entries when they differ from what was read (atomically)."""
         if self._key is None or (not self._new and len(self._used) == len(self._entries)):
             return
-        data = pickle.dumps(self._used, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            data = pickle.dumps(self._used, protocol=pickle.HIGHEST_PROTOCOL)
+        except (RecursionError, pickle.PicklingError):  # no cache is only a slower next run
+            return
         blob = hmac.new(self._key, data, _DIGEST).digest() + data
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -70,8 +70,21 @@ def _parse(text: str) -> tuple[list[ast.Decl], list[Token]]:
     return builder.run(lark, text)
 
 
+BOM = "\ufeff"
+
+
+def without_bom(text: str) -> str:
+    """The text without a leading byte-order mark (Windows editors write one; it means nothing).
+
+    Dropped before parsing, so positions on the first line are what an editor shows, and
+    `seg fmt` writes files back without it.
+    """
+    return text[1:] if text.startswith(BOM) else text
+
+
 def parse(text: str, path: str = "<string>") -> ast.SourceFile:
     """Parse a segment file; raises SegflowError with every syntax error found."""
+    text = without_bom(text)
     try:
         decls, comment_tokens = _parse(text)
     except (UnexpectedInput, _ValueError) as first:
@@ -115,7 +128,7 @@ def _chunked_errors(text: str, path: str) -> list[Diagnostic]:
 
 
 def _diagnostic(exc: Exception, text: str, path: str, line_offset: int) -> Diagnostic:
-    lines = text.splitlines()
+    lines = text.split("\n")
     if isinstance(exc, _ValueError):
         line, col, end_col, message = exc.line, exc.col, exc.end_col, exc.message
     else:
@@ -128,7 +141,7 @@ def _diagnostic(exc: Exception, text: str, path: str, line_offset: int) -> Diagn
         if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
             end_col = col + max(1, len(str(exc.token)))
     line += line_offset
-    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    source_line = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
     return Diagnostic(path, line, col, message, "syntax", end_col, source_line)
 
 
@@ -169,6 +182,34 @@ class _ValueError(Exception):
 
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+MAX_DIGITS = 20  # in a number: beyond any amount or count, and within every engine's numerics
+MAX_DURATION = 100_000
+
+# Raw control characters in a string: none (a tab aside; a triple-quoted string may also hold
+# line breaks). PostgreSQL refuses NUL in text, Shopify tags refuse most of them, and an
+# invisible character in a title or a value is never meant: the escapes \n and \t say it.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL_LONG = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_NAMES = {"\x00": "NUL", "\r": "carriage return", "\x1b": "escape", "\x7f": "delete"}
+
+
+def _control_message(char: str) -> str:
+    name = _CONTROL_NAMES.get(char, "control character")
+    return (f"{name} (U+{ord(char):04X}) in a string: strings cannot hold control characters "
+            "(write \\n for a new line, \\t for a tab)")
+
+
+def _char_span(token: Token, offset: int) -> ast.Span:
+    """The span of the one character at `offset` in a (possibly multi-line) token."""
+    before = token[:offset]
+    line = token.line + before.count("\n")
+    col = offset - before.rfind("\n") if "\n" in before else token.column + offset
+    return ast.Span(line, col, line, col + 1)
+
+
+def _short(text: str, width: int = 20) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def unescape(token: Token) -> str:
@@ -265,7 +306,17 @@ class _Builder(Transformer):
 
     def where_clause(self, c):
         kw, expr = c
-        return ast.Where(_unwrap(expr), _between(kw, expr))
+        where = ast.Where(_unwrap(expr), _between(kw, expr))
+        self._check_nesting(where.expr)
+        return where
+
+    def _check_nesting(self, expr: ast.Expr) -> None:
+        for node, depth in ast.depths(expr):
+            if depth > ast.MAX_NESTING:
+                self._fail(node.span, f"rule nested too deeply: more than {ast.MAX_NESTING} "
+                           "levels of not / and / or / except / order filters / date offsets "
+                           "inside one another; simplify it")
+                return
 
     def attr(self, c):
         name, _eq, value = c
@@ -278,6 +329,9 @@ class _Builder(Transformer):
 
     def string(self, c):
         (tok,) = c
+        control = (_CONTROL_LONG if tok.type == "LONG_STRING" else _CONTROL).search(tok)
+        if control is not None:
+            self._fail(_char_span(tok, control.start()), _control_message(control.group()))
         try:
             value = unescape(tok)
         except _ValueError as exc:
@@ -378,6 +432,9 @@ class _Builder(Transformer):
     # -- values
     def number(self, c):
         (tok,) = c
+        if len(tok) > MAX_DIGITS and sum(ch.isdigit() for ch in tok) > MAX_DIGITS:
+            self._fail(tok, f"number too long: at most {MAX_DIGITS} digits")
+            return ast.NumberLit(Decimal(0), _tok(tok))
         return ast.NumberLit(Decimal(str(tok)), _tok(tok))
 
     def true(self, c):
@@ -400,8 +457,10 @@ class _Builder(Transformer):
 
     def date_offset(self, c):
         base, sign, dur = c
-        amount = int(str(dur)[:-1])
-        if amount > 100_000:
-            self._fail(dur, f"duration {dur!s} is too long (at most 100000 units)")
+        digits = str(dur)[:-1]
+        amount = int(digits) if len(digits) <= 6 else MAX_DURATION + 1
+        if amount > MAX_DURATION:
+            self._fail(dur, f"duration {_short(str(dur))} is too long (at most {MAX_DURATION} units)")
+            amount = 0
         duration = ast.Duration(amount, str(dur)[-1], _tok(dur))
         return ast.DateOffset(base, str(sign), duration, _between(base, dur))

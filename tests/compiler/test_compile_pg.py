@@ -56,6 +56,8 @@ CASES = [
     ("not days_since_last_order <= 30", [1, 3, 6, 8, 9, 10, 13, 14]),
     ("days_since_last_order between 31 and 90", [3, 9]),
     ("days_since_first_order in [0, 14]", [2, 12]),
+    ("days_since_first_order is set", [2, 3, 4, 5, 7, 8, 9, 12]),  # issue 15.13: a TypeError
+    ("days_since_last_order is not set", [1, 6, 10, 13, 14]),
     ("first_order_date between 2024-12-01 and 2025-01-31", [3, 9]),
     ("last_order_date = 2025-03-15", [4, 12]),
     ("last_order_date >= today - 5d", [4, 5, 12]),
