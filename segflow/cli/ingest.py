@@ -21,18 +21,21 @@ def ingest() -> None:
 @ingest.command("shopify-csv")
 @click.option("--customers", type=FILE, help="customers_export.csv from Shopify's admin.")
 @click.option("--orders", type=FILE, help="orders_export.csv from Shopify's admin.")
+@click.option("--products", type=FILE,
+              help="products_export.csv from Shopify's admin: line items get their product, "
+                   "variant and product type from it (default: split from the line name).")
 @click.option("--skip-bad-rows", is_flag=True,
               help="Load what is valid and report bad rows (default: a bad row loads nothing).")
 @pass_ctx
 def shopify_csv(ctx: Context, customers: Path | None, orders: Path | None,
-                skip_bad_rows: bool) -> None:
+                products: Path | None, skip_bad_rows: bool) -> None:
     """Import Shopify's CSV exports; re-importing the same files changes nothing."""
     from segflow.runtime.db import open_database
     from segflow.runtime.ingest import import_shopify_csv
 
     if customers is None and orders is None:
         raise click.UsageError("give --customers, --orders or both")
-    size = sum(p.stat().st_size for p in (customers, orders) if p is not None)
+    size = sum(p.stat().st_size for p in (customers, orders, products) if p is not None)
     conn = open_database(ctx.config)
     try:
         if sys.stdout.isatty() and size >= BAR_MIN_BYTES:
@@ -46,17 +49,20 @@ def shopify_csv(ctx: Context, customers: Path | None, orders: Path | None,
                         tasks[label] = bar.add_task(f"reading {label}", total=total)
                     bar.update(tasks[label], completed=done)
 
-                summary = import_shopify_csv(conn, customers, orders, skip_bad_rows=skip_bad_rows,
-                                             progress=progress,
+                summary = import_shopify_csv(conn, customers, orders, products=products,
+                                             skip_bad_rows=skip_bad_rows, progress=progress,
                                              timezone=ctx.config.store.timezone)
         else:
-            summary = import_shopify_csv(conn, customers, orders, skip_bad_rows=skip_bad_rows,
+            summary = import_shopify_csv(conn, customers, orders, products=products,
+                                         skip_bad_rows=skip_bad_rows,
                                          timezone=ctx.config.store.timezone)
     finally:
         conn.close()
     for diagnostic in summary.skipped:
         click.echo(f"skipped: {diagnostic.render()}", err=True)
     click.echo(summary.line())
+    for note in summary.notes():
+        click.echo(note)
 
 
 @ingest.command("shopify-api")

@@ -100,7 +100,8 @@ FIELDS: tuple[FieldDef, ...] = (
        "What the customer paid for the order: total price with tax and shipping, after "
        "discounts, less refunds.", "last_order.total >= 100", nullable=False),
     _f("source", S, O, "source",
-       "Shopify's source of the order (`web`, `pos`, `shopify_draft_order`, an app's name).",
+       "Shopify's source of the order as it is recorded (`web`, `pos`, `shopify_draft_order`, "
+       "an app's numeric id or name).",
        'first_order.source = "pos"'),
     _f("channel", S, O, "channel",
        "The sales channel, normalised: `online_store`, `pos`, `social`, `marketplace`, "
@@ -116,7 +117,11 @@ FIELDS: tuple[FieldDef, ...] = (
     _f("landing_page", S, O, "landing_site", "The landing page of the visit of the order.",
        'first_order.landing_page starts with "/collections/sale"'),
     _f("discount_code", SL, O, "discount_codes",
-       "Discount codes used on the order (a list).", 'orders.discount_code = "WELCOME10"',
+       "Discount codes used on the order (a list; codes only, never the titles of manual or "
+       "automatic discounts).", 'orders.discount_code = "WELCOME10"', nullable=False),
+    _f("discount_title", SL, O, "discount_titles",
+       "Titles of the order's discounts that are not codes: manual (`Custom discount`), "
+       "automatic and script discounts (a list).", 'orders.discount_title = "Summer sale"',
        nullable=False),
     _f("order_tags", SL, O, "tags", "The order's tags (a list).",
        'orders.order_tags = "subscription"', nullable=False),

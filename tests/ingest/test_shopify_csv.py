@@ -276,7 +276,7 @@ def test_cli_imports(pg_db, tmp_path, monkeypatch):
             "--orders", str(project / "orders.csv")]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith(
+    assert result.output.strip().splitlines()[0].startswith(
         "imported 2 customers (+1 from order emails), 6 orders, 9 line items; "
         "1 orders without customer; 0 bad rows skipped")
     result = runner.invoke(cli, args)

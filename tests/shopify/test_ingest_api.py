@@ -16,15 +16,15 @@ def _money(amount: str) -> dict:
 
 
 def _customer(cid: int, updated: str, **kw) -> dict:
-    return {"id": f"gid://shopify/Customer/{cid}", "email": f"c{cid}@example.com",
-            "firstName": "Ann", "lastName": "Lee", "phone": None,
+    return {"id": f"gid://shopify/Customer/{cid}",
+            "defaultEmailAddress": {"emailAddress": f"c{cid}@example.com",
+                                    "marketingState": "SUBSCRIBED"},
+            "defaultPhoneNumber": None, "firstName": "Ann", "lastName": "Lee",
             "createdAt": "2025-01-02T10:00:00Z", "updatedAt": updated, "tags": ["vip"],
             "note": None, "taxExempt": False,
             "defaultAddress": {"company": None, "city": "Toronto", "province": "Ontario",
                                "provinceCode": "ON", "country": "Canada",
-                               "countryCodeV2": "CA", "zip": "M5V"},
-            "emailMarketingConsent": {"marketingState": "SUBSCRIBED"},
-            "smsMarketingConsent": {"marketingState": "NOT_SUBSCRIBED"}, **kw}
+                               "countryCodeV2": "CA", "zip": "M5V"}, **kw}
 
 
 def _order(oid: int, cid: int, processed: str, updated: str, total: str, **kw) -> dict:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from segflow.errors import Diagnostic, SegflowError
 from segflow.runtime.ingest.channels import channel_for
+from segflow.runtime.ingest.discounts import split_discounts
+from segflow.runtime.ingest.statuses import financial_status, fulfillment_status
 
 Progress = Callable[[str, int, int], None]  # (label, bytes done, bytes total)
 
@@ -33,7 +35,8 @@ ORDER_REQUIRED = ("Name", "Email", "Created at", "Lineitem quantity", "Lineitem 
 ORDER_OPTIONAL = ("Id", "Financial Status", "Fulfillment Status", "Currency", "Subtotal",
                   "Shipping", "Taxes", "Discount Code", "Discount Amount", "Cancelled at",
                   "Refunded Amount", "Tags", "Source", "Shipping City", "Shipping Province",
-                  "Shipping Country", "Lineitem sku", "Vendor", "Lineitem discount")
+                  "Shipping Country", "Lineitem sku", "Vendor", "Lineitem discount", "Phone",
+                  "Billing Phone")
 # Customers export: current header name first, then the older export's name.
 CUSTOMER_COLUMNS = {
     "id": ("Customer ID",),
@@ -54,19 +57,30 @@ CUSTOMER_COLUMNS = {
     "tax_exempt": ("Tax Exempt",),
     "note": ("Note",),
     "tags": ("Tags",),
+    "total_orders": ("Total Orders",),
+    "total_spent": ("Total Spent",),
 }
-CUSTOMER_REQUIRED = ("email",)
+CUSTOMER_REQUIRED: tuple[str, ...] = ()
+CUSTOMER_IDENTITY = ("id", "email", "phone")  # one of these columns must be in the header
 
 
 def derived_id(kind: str, text: str) -> int:
     """A stable negative bigint for things the export gives no id (Shopify's ids are positive).
 
     `derived_id("email", lower(email))` for customers known only by email (order emails with no
-    customer, the old customers export without `Customer ID`); `derived_id("order", Name)` for
-    orders when the export has no `Id` column.
+    customer, the old customers export without `Customer ID`); `derived_id("phone",
+    phone_key(phone))` for customers of that export with a phone and no email;
+    `derived_id("order", Name)` for orders when the export has no `Id` column.
     """
     digest = hashlib.blake2b(f"{kind}:{text}".encode(), digest_size=8).digest()
     return -((int.from_bytes(digest, "big") & ((1 << 62) - 1)) + 1)
+
+
+def phone_key(text: str | None) -> str | None:
+    """The digits of a phone number (`'+1 613-555-0101` -> `16135550101`), how customers and
+    orders are matched by phone; None below 7 digits (not a phone number)."""
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    return digits if len(digits) >= 7 else None
 
 
 class BadValue(ValueError):
@@ -209,6 +223,8 @@ def parse_customers(f: CsvFile) -> list[tuple]:
     for key, candidates in CUSTOMER_COLUMNS.items():
         col[key] = next((names[c] for c in candidates if c in names), width)  # width: "" pad
     missing = [CUSTOMER_COLUMNS[k][0] for k in CUSTOMER_REQUIRED if col[k] == width]
+    if all(col[k] == width for k in CUSTOMER_IDENTITY):  # nothing to identify a customer by
+        missing.append("Email")
     if missing:
         f.columns(header, tuple(missing), "customers")
     has_id = col["id"] != width
@@ -222,21 +238,28 @@ def parse_customers(f: CsvFile) -> list[tuple]:
         try:
             email = _text(c["email"])
             raw_id = c["id"].strip().lstrip("'")
+            phone = _text(c["phone"].strip().lstrip("'")) or _text(
+                c["address_phone"].strip().lstrip("'"))
+            key = phone_key(phone)
             if has_id and raw_id:
                 customer_id = _int(raw_id, "Customer ID")
             elif email:
                 customer_id = derived_id("email", email.lower())
+            elif key:
+                customer_id = derived_id("phone", key)
             else:
-                raise BadValue("no Customer ID and no Email: cannot identify the customer")
-            phone = _text(c["phone"].strip().lstrip("'")) or _text(
-                c["address_phone"].strip().lstrip("'"))
+                raise BadValue("no Customer ID, no Email and no Phone: cannot identify the "
+                               "customer")
+            total_orders = c["total_orders"].strip()
             out[customer_id] = (
                 customer_id, email, _text(c["first_name"]), _text(c["last_name"]), phone,
                 _list(c["tags"]), _text(c["company"]), _text(c["city"]), _text(c["province"]),
                 _text(c["province_code"]), _text(c["country"]), _text(c["country_code"]),
                 _text(c["zip"].strip().lstrip("'")), _bool(c["accepts_email"], "Accepts Email Marketing"),
                 _bool(c["accepts_sms"], "Accepts SMS Marketing"), _bool(c["tax_exempt"], "Tax Exempt"),
-                _text(c["note"]),
+                _text(c["note"]), key,
+                _int(total_orders, "Total Orders") if total_orders else None,
+                _money(c["total_spent"], "Total Spent"),
             )
         except BadValue as exc:
             f.error(line, str(exc))
@@ -254,6 +277,51 @@ class OrdersResult:
     skipped_rows: int
 
 
+class _OrderRow:
+    """The orders export's column indexes; a column the header lacks reads as "" (index width)."""
+
+    def __init__(self, index: dict[str, int], width: int):
+        for name in ORDER_REQUIRED + ORDER_OPTIONAL:
+            setattr(self, "i_" + name.lower().replace(" ", "_"), index.get(name, width))
+        self.has_id = "Id" in index
+
+    def order(self, row: list[str], order_id: int, name: str, email: str | None,
+              key: str | None, fallback: int | None) -> tuple:
+        """The staged order of an order's first row (the staging columns of shopify_csv)."""
+        source = row[self.i_source].strip() or None
+        codes, titles = split_discounts(row[self.i_discount_code])
+        phone = phone_key(row[self.i_phone].strip().lstrip("'")) or phone_key(
+            row[self.i_billing_phone].strip().lstrip("'"))
+        return (
+            order_id, name, email, key, fallback,
+            _timestamp(row[self.i_created_at], "Created at"),
+            _timestamp(row[self.i_cancelled_at], "Cancelled at"),
+            financial_status(row[self.i_financial_status]),
+            fulfillment_status(row[self.i_fulfillment_status]),
+            row[self.i_currency].strip().upper() or None,
+            _money(row[self.i_subtotal], "Subtotal"),
+            _money(row[self.i_discount_amount], "Discount Amount"),
+            _money(row[self.i_shipping], "Shipping"), _money(row[self.i_taxes], "Taxes"),
+            _money(row[self.i_total], "Total"), _money(row[self.i_refunded_amount],
+                                                       "Refunded Amount"),
+            source, channel_for(source), codes, _list(row[self.i_tags]),
+            row[self.i_shipping_city].strip() or None,
+            row[self.i_shipping_province].strip() or None,
+            row[self.i_shipping_country].strip() or None, titles, phone,
+        )
+
+    def line(self, row: list[str], order_id: int, line_no: int) -> tuple:
+        """The staged line item (product = the whole `Lineitem name`; split after parsing)."""
+        return (order_id, line_no, row[self.i_lineitem_name].strip() or None,
+                row[self.i_lineitem_sku].strip() or None, row[self.i_vendor].strip() or None,
+                _int(row[self.i_lineitem_quantity], "Lineitem quantity"),
+                _money(row[self.i_lineitem_price], "Lineitem price"),
+                _money(row[self.i_lineitem_discount], "Lineitem discount"))
+
+
+_ORPHAN = "line item of order {} whose first row (with 'Created at', 'Total', ...) is missing"
+
+
 def parse_orders(f: CsvFile, emit_line: Callable[[tuple], None]) -> OrdersResult:
     """Stream line items to `emit_line`; return the orders (one per `Name`, from its first row).
 
@@ -268,23 +336,7 @@ def parse_orders(f: CsvFile, emit_line: Callable[[tuple], None]) -> OrdersResult
     index = f.columns(header, ORDER_REQUIRED, "orders")
     width = len(header)
     pad = [""] * (width + 1)
-
-    def at(name: str) -> int:
-        return index.get(name, width)
-
-    i_name, i_email, i_created = at("Name"), at("Email"), at("Created at")
-    i_qty, i_item, i_price, i_total = (at("Lineitem quantity"), at("Lineitem name"),
-                                       at("Lineitem price"), at("Total"))
-    i_id, i_fin, i_ful, i_cur = at("Id"), at("Financial Status"), at("Fulfillment Status"), at(
-        "Currency")
-    i_sub, i_ship, i_tax, i_codes, i_disc = (at("Subtotal"), at("Shipping"), at("Taxes"),
-                                             at("Discount Code"), at("Discount Amount"))
-    i_cancel, i_refund, i_tags, i_source = (at("Cancelled at"), at("Refunded Amount"), at("Tags"),
-                                            at("Source"))
-    i_city, i_prov, i_country = at("Shipping City"), at("Shipping Province"), at(
-        "Shipping Country")
-    i_sku, i_vendor, i_ldisc = at("Lineitem sku"), at("Vendor"), at("Lineitem discount")
-    has_id = "Id" in index
+    cols = _OrderRow(index, width)
 
     seen: dict[str, list] = {}  # Name -> [order_id or None (orphan), next line_no]
     ids: dict[int, str] = {}
@@ -300,55 +352,34 @@ def parse_orders(f: CsvFile, emit_line: Callable[[tuple], None]) -> OrdersResult
             if not any(row):
                 continue
             row += pad[: width + 1 - n]
-        name = row[i_name].strip()
+        name = row[cols.i_name].strip()
         state = seen.get(name)
         try:
             if not name:
                 raise BadValue("no order Name")
             if state is None:  # the order's first row
-                if not row[i_created].strip():
+                if not row[cols.i_created_at].strip():
                     seen[name] = [None, 0]
-                    raise BadValue(f"line item of order {name} whose first row (with "
-                                   "'Created at', 'Total', ...) is missing")
+                    raise BadValue(_ORPHAN.format(name))
                 state = seen[name] = [None, 1]
-                raw_id = row[i_id].strip().lstrip("'") if has_id else ""
+                raw_id = row[cols.i_id].strip().lstrip("'") if cols.has_id else ""
                 order_id = _int(raw_id, "Id") if raw_id else derived_id("order", name)
                 if order_id in ids:
                     raise BadValue(f"order id {order_id} is also used by order {ids[order_id]}")
                 state[0] = order_id
                 ids[order_id] = name
-                email = row[i_email].strip() or None
+                email = row[cols.i_email].strip() or None
                 key = email.lower() if email else None
                 fallback = None
                 if key:
                     fallback = email_ids.get(key)
                     if fallback is None:
                         fallback = email_ids[key] = derived_id("email", key)
-                source = row[i_source].strip() or None
-                orders.append((
-                    order_id, name, email, key, fallback,
-                    _timestamp(row[i_created], "Created at"),
-                    _timestamp(row[i_cancel], "Cancelled at"),
-                    row[i_fin].strip() or None, row[i_ful].strip() or None,
-                    row[i_cur].strip() or None,
-                    _money(row[i_sub], "Subtotal"), _money(row[i_disc], "Discount Amount"),
-                    _money(row[i_ship], "Shipping"), _money(row[i_tax], "Taxes"),
-                    _money(row[i_total], "Total"), _money(row[i_refund], "Refunded Amount"),
-                    source, channel_for(source), _list(row[i_codes]), _list(row[i_tags]),
-                    row[i_city].strip() or None, row[i_prov].strip() or None,
-                    row[i_country].strip() or None,
-                ))
+                orders.append(cols.order(row, order_id, name, email, key, fallback))
             elif state[0] is None:
-                raise BadValue(f"line item of order {name} whose first row (with "
-                               "'Created at', 'Total', ...) is missing")
-            item, qty = row[i_item], row[i_qty]
-            if item or qty.strip():
-                emit_line((
-                    state[0], state[1], item.strip() or None, row[i_sku].strip() or None,
-                    row[i_vendor].strip() or None, _int(qty, "Lineitem quantity"),
-                    _money(row[i_price], "Lineitem price"),
-                    _money(row[i_ldisc], "Lineitem discount"),
-                ))
+                raise BadValue(_ORPHAN.format(name))
+            if row[cols.i_lineitem_name] or row[cols.i_lineitem_quantity].strip():
+                emit_line(cols.line(row, state[0], state[1]))
                 state[1] += 1
                 lines += 1
         except BadValue as exc:

@@ -21,6 +21,8 @@ import sqlglot
 from segflow.compiler.tables import refresh_order_index
 from segflow.errors import Diagnostic, SegflowError
 from segflow.runtime.ingest.parsing import CsvFile, Progress, parse_customers, parse_orders
+from segflow.runtime.ingest.products import Catalog, parse_products, split_names
+from segflow.runtime.ingest.reconcile import Reconciliation, reconcile
 
 
 @dataclass
@@ -29,13 +31,21 @@ class ImportSummary:
     customers_from_orders: int = 0  # customers created from an order email matching none
     orders: int = 0
     line_items: int = 0
-    orders_without_customer: int = 0  # orders with no email
+    orders_without_customer: int = 0  # orders matched to no customer (no email, no known phone)
     skipped_rows: int = 0  # bad rows skipped (skip_bad_rows)
     skipped_orders: int = 0  # orders left out because one of their rows was bad
     changed_customers: int = 0  # rows actually inserted or updated
     changed_orders: int = 0
     changed_line_items: int = 0
     skipped: list[Diagnostic] = field(default_factory=list)
+    # what the files could not say (printed by `seg ingest` under the summary line)
+    lines_from_catalog: int = 0  # matched to the products export
+    lines_split: int = 0  # no catalog match: split into product and variant at the last " - "
+    lines_whole: int = 0  # no catalog match: the whole line name is the product
+    orders_by_phone: int = 0  # email-less orders linked to a customer by phone
+    app_source_orders: int = 0  # numeric source (an app id) whose channel stays `other`
+    currencies: dict[str, int] = field(default_factory=dict)  # store.orders by currency
+    reconcile: Reconciliation | None = None
 
     def line(self) -> str:
         text = (f"imported {self.customers} customers"
@@ -48,13 +58,36 @@ class ImportSummary:
         return text + (f"; changed: {self.changed_customers} customers, {self.changed_orders} "
                        f"orders, {self.changed_line_items} line items")
 
+    def notes(self) -> list[str]:
+        """What the import could not know from the files, one sentence each."""
+        out = []
+        guessed = self.lines_split + self.lines_whole
+        if guessed:
+            out.append(f"{guessed:,} lines without a catalog: product split from the line name "
+                       f"({self.lines_split:,} into product and variant, {self.lines_whole:,} "
+                       "kept whole; give --products products_export.csv to match them)")
+        if self.orders_by_phone:
+            out.append(f"{self.orders_by_phone:,} orders without email linked to their customer "
+                       "by phone")
+        if self.app_source_orders:
+            out.append(f"{self.app_source_orders:,} orders from an app known only by its id "
+                       "(numeric Source): channel 'other' (an API import names the app)")
+        if len(self.currencies) > 1:
+            mix = ", ".join(f"{c} {n:,}" for c, n in sorted(self.currencies.items(),
+                                                           key=lambda x: (-x[1], x[0])))
+            out.append(f"warning: orders in {len(self.currencies)} currencies ({mix}): amounts "
+                       "are each in their order's currency and are summed unconverted")
+        if self.reconcile is not None and self.reconcile.differ:
+            out.append(self.reconcile.sentence())
+        return out
+
 
 STAGING = """
 CREATE TEMP TABLE seg_stg_customers (
     customer_id bigint, email text, first_name text, last_name text, phone text, tags text[],
     company text, city text, province text, province_code text, country text,
     country_code text, zip text, accepts_email_marketing boolean, accepts_sms_marketing boolean,
-    tax_exempt boolean, note text
+    tax_exempt boolean, note text, phone_key text, total_orders integer, total_spent numeric
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_stg_orders (
     order_id bigint, name text, email text, email_key text, fallback_customer_id bigint,
@@ -62,11 +95,14 @@ CREATE TEMP TABLE seg_stg_orders (
     fulfillment_status text, currency text, subtotal_price numeric, total_discounts numeric,
     total_shipping numeric, total_tax numeric, total_price numeric, refunded_amount numeric,
     source text, channel text, discount_codes text[], tags text[], shipping_city text,
-    shipping_province text, shipping_country text
+    shipping_province text, shipping_country text, discount_titles text[], phone_key text
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_stg_lines (
     order_id bigint, line_no integer, product text, sku text, vendor text, quantity integer,
-    price numeric, discount numeric
+    price numeric, discount numeric, variant text, product_type text
+) ON COMMIT DROP;
+CREATE TEMP TABLE seg_line_names (
+    name text, sku text, product text, variant text, product_type text, vendor text, how text
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_affected (customer_id bigint) ON COMMIT DROP;
 """
@@ -112,13 +148,38 @@ ORDER_COLS = ("name", "customer_id", "email", "placed_at", "created_at", "cancel
               "financial_status", "fulfillment_status", "currency", "subtotal_price",
               "total_discounts", "total_shipping", "total_tax", "total_price", "refunded_amount",
               "source", "channel", "discount_codes", "tags", "shipping_city",
-              "shipping_province", "shipping_country", "customer_order_index")
+              "shipping_province", "shipping_country", "customer_order_index", "discount_titles")
 
-# The staged orders with their customer resolved.
+# Each phone of an email-less order -> the customer with that phone (digits compared; Shopify's
+# own ids before derived ones, then the lowest).
+PHONE_MAP = """
+CREATE TEMP TABLE seg_phone_map ON COMMIT DROP AS
+SELECT DISTINCT ON (k.phone_key) k.phone_key, c.customer_id
+FROM (SELECT DISTINCT phone_key FROM seg_stg_orders
+      WHERE email_key IS NULL AND phone_key IS NOT NULL) AS k
+JOIN store.customers AS c ON regexp_replace(c.phone, '[^0-9]', '', 'g') = k.phone_key
+ORDER BY k.phone_key, c.customer_id < 0, c.customer_id
+"""
+
+# The staged orders with their customer resolved: by email, else (no email) by phone.
 RESOLVED_ORDERS = """
 CREATE TEMP TABLE seg_orders ON COMMIT DROP AS
-SELECT s.*, m.customer_id
-FROM seg_stg_orders AS s LEFT JOIN seg_email_map AS m ON m.email_key = s.email_key
+SELECT s.*, coalesce(m.customer_id, p.customer_id) AS customer_id,
+       m.customer_id IS NULL AND p.customer_id IS NOT NULL AS by_phone
+FROM seg_stg_orders AS s
+LEFT JOIN seg_email_map AS m ON m.email_key = s.email_key
+LEFT JOIN seg_phone_map AS p ON s.email_key IS NULL AND p.phone_key = s.phone_key
+"""
+
+# A numeric source is the id of the app that made the order; the export does not name it. When
+# an API import already loaded orders of that app with a known channel, use that channel.
+LEARNED_CHANNELS = """
+UPDATE seg_stg_orders AS s SET channel = k.channel
+FROM (SELECT DISTINCT ON (source) source, channel
+      FROM store.orders
+      WHERE source ~ '^[0-9]+$' AND channel IS NOT NULL AND channel <> 'other'
+      GROUP BY source, channel ORDER BY source, count(*) DESC, channel) AS k
+WHERE s.source = k.source AND s.channel = 'other'
 """
 
 # `customer_order_index` of the staged orders, computed before they are written so a first
@@ -163,7 +224,7 @@ WITH up AS (
                coalesce(s.total_tax, 0) AS total_tax, coalesce(s.total_price, 0) AS total_price,
                coalesce(s.refunded_amount, 0) AS refunded_amount, s.source, s.channel,
                s.discount_codes, s.tags, s.shipping_city, s.shipping_province,
-               s.shipping_country, i.idx AS customer_order_index
+               s.shipping_country, i.idx AS customer_order_index, s.discount_titles
         FROM seg_orders AS s
         LEFT JOIN seg_order_index AS i ON i.order_id = s.order_id AND i.staged
     ) AS n
@@ -180,7 +241,8 @@ WITH up AS (
 INSERT INTO seg_affected SELECT customer_id FROM up
 """
 
-LINE_COLS = ("product", "sku", "vendor", "quantity", "price", "discount")
+LINE_COLS = ("product", "sku", "vendor", "quantity", "price", "discount", "variant",
+             "product_type")
 
 DELETE_OLD_LINES = """
 DELETE FROM store.order_lines AS l
@@ -193,12 +255,13 @@ WHERE l.order_id = s.order_id
 UPSERT_LINES = f"""
 INSERT INTO store.order_lines AS t (order_id, line_no, {", ".join(LINE_COLS)})
 SELECT n.order_id, n.line_no, n.product, n.sku, n.vendor, n.quantity, n.price,
-       coalesce(n.discount, 0)
+       coalesce(n.discount, 0), n.variant, n.product_type
 FROM seg_stg_lines AS n
 WHERE NOT EXISTS (
     SELECT 1 FROM store.order_lines AS t WHERE t.order_id = n.order_id AND t.line_no = n.line_no
     AND ({", ".join("t." + c for c in LINE_COLS)}) IS NOT DISTINCT FROM
-        (n.product, n.sku, n.vendor, n.quantity, n.price, coalesce(n.discount, 0)))
+        (n.product, n.sku, n.vendor, n.quantity, n.price, coalesce(n.discount, 0), n.variant,
+         n.product_type))
 ON CONFLICT (order_id, line_no) DO UPDATE SET ({", ".join(LINE_COLS)}) =
     ({", ".join("excluded." + c for c in LINE_COLS)})
 WHERE ({", ".join("t." + c for c in LINE_COLS)}) IS DISTINCT FROM
@@ -211,12 +274,15 @@ def _display(path: Path) -> str:
 
 
 def import_shopify_csv(conn: psycopg.Connection, customers: Path | None, orders: Path | None, *,
-                       skip_bad_rows: bool = False, progress: Progress | None = None,
-                       timezone: str | None = None) -> ImportSummary:
+                       products: Path | None = None, skip_bad_rows: bool = False,
+                       progress: Progress | None = None, timezone: str | None = None
+                       ) -> ImportSummary:
     """Load Shopify's customers and/or orders exports into the store tables, in one transaction.
 
-    `timezone` is the zone of timestamps written without an offset (the store's); exports
-    normally carry one. Raises SegflowError listing every bad row unless `skip_bad_rows`.
+    `products` (products_export.csv) is the catalog line items are matched to; without it the
+    product and variant come from the line name (docs/data.md). `timezone` is the zone of
+    timestamps written without an offset (the store's); exports normally carry one. Raises
+    SegflowError listing every bad row unless `skip_bad_rows`.
     """
     if customers is None and orders is None:
         raise SegflowError("nothing to import: give a customers file, an orders file or both")
@@ -225,39 +291,73 @@ def import_shopify_csv(conn: psycopg.Connection, customers: Path | None, orders:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _import(conn, customers, orders, skip_bad_rows, progress, timezone)
+        return _import(conn, customers, orders, products, skip_bad_rows, progress, timezone)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
+def _stage(cur: psycopg.Cursor, customers: Path | None, orders: Path | None,
+           products: Path | None, progress: Progress | None
+           ) -> tuple[list[Diagnostic], set[int], Catalog | None]:
+    """Read and check the files into the staging tables; (bad rows, bad order ids, catalog)."""
+    problems: list[Diagnostic] = []
+    bad_orders: set[int] = set()
+    catalog = None
+    if products is not None:
+        f = CsvFile(Path(products), _display(Path(products)), progress, "products")
+        catalog = parse_products(f)
+        problems += f.diagnostics
+    if customers is not None:
+        f = CsvFile(Path(customers), _display(Path(customers)), progress, "customers")
+        rows = parse_customers(f)
+        problems += f.diagnostics
+        with cur.copy("COPY seg_stg_customers FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    if orders is not None:
+        f = CsvFile(Path(orders), _display(Path(orders)), progress, "orders")
+        with cur.copy("COPY seg_stg_lines (order_id, line_no, product, sku, vendor, quantity,"
+                      " price, discount) FROM STDIN") as copy:
+            result = parse_orders(f, copy.write_row)
+        problems += f.diagnostics
+        with cur.copy("COPY seg_stg_orders FROM STDIN") as copy:
+            for row in result.orders:
+                copy.write_row(row)
+        bad_orders = result.bad_orders
+    return problems, bad_orders, catalog
+
+
+def _resolve_lines(cur: psycopg.Cursor, catalog: Catalog | None, summary: ImportSummary) -> None:
+    """Product, variant and product type of the staged lines from their names (products.py)."""
+    pairs = cur.execute("SELECT DISTINCT product, sku FROM seg_stg_lines"
+                        " WHERE product IS NOT NULL").fetchall()
+    split = split_names(name for name, _ in pairs)
+    with cur.copy("COPY seg_line_names FROM STDIN") as copy:
+        for name, sku in pairs:
+            m = (catalog.match(name, sku) if catalog else None) or split[name]
+            copy.write_row((name, sku or "", m.product, m.variant, m.product_type, m.vendor,
+                            m.how))
+    counts = dict(cur.execute(
+        "WITH up AS (UPDATE seg_stg_lines AS l SET product = m.product, variant = m.variant,"
+        " product_type = m.product_type, vendor = coalesce(l.vendor, m.vendor)"
+        " FROM seg_line_names AS m WHERE m.name = l.product AND m.sku = coalesce(l.sku, '')"
+        " RETURNING m.how) SELECT how, count(*) FROM up GROUP BY how").fetchall())
+    summary.lines_from_catalog = counts.get("catalog", 0)
+    summary.lines_split = counts.get("split", 0)
+    summary.lines_whole = counts.get("whole", 0)
+
+
 def _import(conn: psycopg.Connection, customers: Path | None, orders: Path | None,
-            skip_bad_rows: bool, progress: Progress | None, timezone: str | None
-            ) -> ImportSummary:
+            products: Path | None, skip_bad_rows: bool, progress: Progress | None,
+            timezone: str | None) -> ImportSummary:
     summary = ImportSummary()
     with conn.transaction():
         cur = conn.cursor()
         if timezone:
             cur.execute("SELECT set_config('TimeZone', %s, true)", (timezone,))
         cur.execute(STAGING)
-        problems: list[Diagnostic] = []
-        bad_orders: set[int] = set()
-        if customers is not None:
-            f = CsvFile(Path(customers), _display(Path(customers)), progress, "customers")
-            rows = parse_customers(f)
-            problems += f.diagnostics
-            with cur.copy("COPY seg_stg_customers FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        if orders is not None:
-            f = CsvFile(Path(orders), _display(Path(orders)), progress, "orders")
-            with cur.copy("COPY seg_stg_lines FROM STDIN") as copy:
-                result = parse_orders(f, copy.write_row)
-            problems += f.diagnostics
-            with cur.copy("COPY seg_stg_orders FROM STDIN") as copy:
-                for row in result.orders:
-                    copy.write_row(row)
-            bad_orders = result.bad_orders
+        problems, bad_orders, catalog = _stage(cur, customers, orders, products, progress)
         if problems and not skip_bad_rows:
             raise SegflowError(problems)  # rolls the transaction back: nothing loaded
         summary.skipped = problems
@@ -271,26 +371,43 @@ def _import(conn: psycopg.Connection, customers: Path | None, orders: Path | Non
         summary.customers = _count(cur, "seg_stg_customers")
         summary.orders = _count(cur, "seg_stg_orders")
         summary.line_items = _count(cur, "seg_stg_lines")
-        summary.orders_without_customer = _count(cur, "seg_stg_orders WHERE email_key IS NULL")
 
         summary.changed_customers = cur.execute(UPSERT_CUSTOMERS).rowcount
         if orders is not None:
-            summary.customers_from_orders = cur.execute(CUSTOMERS_FROM_EMAILS).rowcount
-            summary.changed_customers += summary.customers_from_orders
-            cur.execute(EMAIL_MAP)
-            cur.execute(RESOLVED_ORDERS)
-            cur.execute("ANALYZE seg_orders")
-            cur.execute(STAGED_INDEX)
-            cur.execute(MOVED_CUSTOMERS)
-            summary.changed_orders = cur.execute(UPSERT_ORDERS).rowcount
-            deleted = cur.execute(DELETE_OLD_LINES).rowcount
-            summary.changed_line_items = deleted + cur.execute(UPSERT_LINES).rowcount
-            scope = sqlglot.parse_one("SELECT DISTINCT customer_id FROM seg_affected WHERE NOT customer_id IS NULL",
-                                      read="postgres")
-            cur.execute(refresh_order_index(scope).sql(dialect="postgres"))
+            _write_orders(cur, catalog, summary)
+        if customers is not None:
+            summary.reconcile = reconcile(cur)
+        summary.currencies = dict(cur.execute(
+            "SELECT currency, count(*) FROM store.orders WHERE currency IS NOT NULL"
+            " GROUP BY currency").fetchall())
         cur.execute("DROP TABLE IF EXISTS seg_stg_customers, seg_stg_orders, seg_stg_lines, "
-                    "seg_affected, seg_email_map, seg_orders, seg_order_index")
+                    "seg_line_names, seg_affected, seg_email_map, seg_phone_map, seg_orders, "
+                    "seg_order_index")
     return summary
+
+
+def _write_orders(cur: psycopg.Cursor, catalog: Catalog | None, summary: ImportSummary) -> None:
+    """Customers from order emails, the orders resolved to customers, their lines."""
+    _resolve_lines(cur, catalog, summary)
+    cur.execute(LEARNED_CHANNELS)
+    summary.app_source_orders = _count(
+        cur, "seg_stg_orders WHERE source ~ '^[0-9]+$' AND channel = 'other'")
+    summary.customers_from_orders = cur.execute(CUSTOMERS_FROM_EMAILS).rowcount
+    summary.changed_customers += summary.customers_from_orders
+    cur.execute(EMAIL_MAP)
+    cur.execute(PHONE_MAP)
+    cur.execute(RESOLVED_ORDERS)
+    cur.execute("ANALYZE seg_orders")
+    summary.orders_without_customer = _count(cur, "seg_orders WHERE customer_id IS NULL")
+    summary.orders_by_phone = _count(cur, "seg_orders WHERE by_phone")
+    cur.execute(STAGED_INDEX)
+    cur.execute(MOVED_CUSTOMERS)
+    summary.changed_orders = cur.execute(UPSERT_ORDERS).rowcount
+    deleted = cur.execute(DELETE_OLD_LINES).rowcount
+    summary.changed_line_items = deleted + cur.execute(UPSERT_LINES).rowcount
+    scope = sqlglot.parse_one("SELECT DISTINCT customer_id FROM seg_affected"
+                              " WHERE NOT customer_id IS NULL", read="postgres")
+    cur.execute(refresh_order_index(scope).sql(dialect="postgres"))
 
 
 def _count(cur: psycopg.Cursor, what: str) -> int:

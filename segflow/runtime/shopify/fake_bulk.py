@@ -15,6 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _MUTATION = re.compile(r"(tagsAdd|tagsRemove)\s*\(")
+# An order's nested connections in a bulk export: each node is its own JSONL line with
+# `__parentId` (discount applications are not Nodes: they have no `id`).
+ORDER_CONNECTIONS = ("discountApplications", "lineItems")
 
 
 @dataclass
@@ -122,10 +125,11 @@ class FakeBulk:
 
         results: list[str] = []
         if re.search(r"\borders\b", query):
-            for order in filter(fresh, orders):
-                results.append(json.dumps({k: v for k, v in order.items() if k != "lineItems"}))
-                results += [json.dumps({**li, "__parentId": order["id"]})
-                            for li in order.get("lineItems", [])]
+            for order in filter(fresh, orders):  # nested connections: their own lines
+                results.append(json.dumps({k: v for k, v in order.items()
+                                           if k not in ORDER_CONNECTIONS}))
+                results += [json.dumps({**child, "__parentId": order["id"]})
+                            for key in ORDER_CONNECTIONS for child in order.get(key, [])]
         else:
             results = [json.dumps(c) for c in filter(fresh, customers)]
         op = BulkOperation(f"gid://shopify/BulkOperation/{len(self.operations) + 1}", "", [],

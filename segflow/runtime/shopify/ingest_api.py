@@ -19,14 +19,20 @@ import psycopg
 import sqlglot
 
 from segflow.compiler.tables import refresh_order_index
-from segflow.runtime.ingest.channels import channel_for
+from segflow.runtime.ingest.channels import channel_for_api
+from segflow.runtime.ingest.discounts import api_titles
+from segflow.runtime.ingest.products import variant_title
+from segflow.runtime.ingest.statuses import financial_status, fulfillment_status
 from segflow.runtime.shopify.bulk import await_operation
 from segflow.runtime.shopify.client import AdminClient, ShopifyError
 
+# Customer.email / phone / emailMarketingConsent / smsMarketingConsent are deprecated since
+# 2025-04: defaultEmailAddress and defaultPhoneNumber carry the address and its consent.
 _CUSTOMERS = """{ customers%(filter)s { edges { node {
-  id email firstName lastName phone createdAt updatedAt tags note taxExempt
+  id firstName lastName createdAt updatedAt tags note taxExempt
+  defaultEmailAddress { emailAddress marketingState }
+  defaultPhoneNumber { phoneNumber marketingState }
   defaultAddress { company city province provinceCode country countryCodeV2 zip }
-  emailMarketingConsent { marketingState } smsMarketingConsent { marketingState }
 } } } }"""
 
 _ORDERS = """{ orders%(filter)s { edges { node {
@@ -35,12 +41,18 @@ _ORDERS = """{ orders%(filter)s { edges { node {
   subtotalPriceSet { shopMoney { amount } } totalDiscountsSet { shopMoney { amount } }
   totalShippingPriceSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }
   totalPriceSet { shopMoney { amount } } totalRefundedSet { shopMoney { amount } }
-  sourceName discountCodes tags customer { id }
+  sourceName app { name } channelInformation { app { title }
+    channelDefinition { handle channelName subChannelName isMarketplace } }
+  discountCodes tags customer { id }
   shippingAddress { city provinceCode countryCodeV2 }
   customerJourneySummary { firstVisit { landingPage referrerUrl
     utmParameters { source medium campaign } } }
-  lineItems { edges { node { id title quantity sku vendor product { id productType }
-    variant { id title } originalUnitPriceSet { shopMoney { amount } }
+  discountApplications { edges { node { __typename
+    ... on ManualDiscountApplication { title } ... on AutomaticDiscountApplication { title }
+    ... on ScriptDiscountApplication { title } } } }
+  lineItems { edges { node { __typename id title variantTitle quantity sku vendor
+    product { id title productType } variant { id title }
+    originalUnitPriceSet { shopMoney { amount } }
     totalDiscountSet { shopMoney { amount } } } } }
 } } } }"""
 
@@ -59,7 +71,7 @@ ORDER_COLS = ("name", "customer_id", "email", "placed_at", "created_at", "update
               "subtotal_price", "total_discounts", "total_shipping", "total_tax", "total_price",
               "refunded_amount", "source", "channel", "landing_site", "referring_site",
               "utm_source", "utm_medium", "utm_campaign", "discount_codes", "tags",
-              "shipping_city", "shipping_province", "shipping_country")
+              "shipping_city", "shipping_province", "shipping_country", "discount_titles")
 LINE_COLS = ("product_id", "variant_id", "product", "variant", "sku", "vendor", "product_type",
              "quantity", "price", "discount")
 
@@ -108,18 +120,15 @@ def export(client: AdminClient, query: str, *, poll_seconds: float = 2.0) -> lis
 
 def customer_row(c: dict) -> tuple:
     a = c.get("defaultAddress") or {}
+    mail = c.get("defaultEmailAddress") or {}
+    phone = c.get("defaultPhoneNumber") or {}
     subscribed = ("SUBSCRIBED",)
-    return (_id(c["id"]), c.get("email"), c.get("firstName"), c.get("lastName"), c.get("phone"),
-            c.get("createdAt"), c.get("updatedAt"), list(c.get("tags") or []), a.get("company"),
-            a.get("city"), a.get("province"), a.get("provinceCode"), a.get("country"),
-            a.get("countryCodeV2"), a.get("zip"),
-            (c.get("emailMarketingConsent") or {}).get("marketingState") in subscribed,
-            (c.get("smsMarketingConsent") or {}).get("marketingState") in subscribed,
+    return (_id(c["id"]), mail.get("emailAddress"), c.get("firstName"), c.get("lastName"),
+            phone.get("phoneNumber"), c.get("createdAt"), c.get("updatedAt"),
+            list(c.get("tags") or []), a.get("company"), a.get("city"), a.get("province"),
+            a.get("provinceCode"), a.get("country"), a.get("countryCodeV2"), a.get("zip"),
+            mail.get("marketingState") in subscribed, phone.get("marketingState") in subscribed,
             bool(c.get("taxExempt")), c.get("note"))
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if value else None
 
 
 def order_row(o: dict) -> tuple:
@@ -129,23 +138,49 @@ def order_row(o: dict) -> tuple:
     source = o.get("sourceName")
     return (_id(o["id"]), o.get("name"), _id((o.get("customer") or {}).get("id")), o.get("email"),
             o.get("processedAt") or o.get("createdAt"), o.get("createdAt"), o.get("updatedAt"),
-            o.get("cancelledAt"), bool(o.get("test")), _lower(o.get("displayFinancialStatus")),
-            _lower(o.get("displayFulfillmentStatus")), o.get("currencyCode"),
+            o.get("cancelledAt"), bool(o.get("test")),
+            financial_status(o.get("displayFinancialStatus")),
+            fulfillment_status(o.get("displayFulfillmentStatus")), o.get("currencyCode"),
             _money(o.get("subtotalPriceSet")), _money(o.get("totalDiscountsSet")) or 0,
             _money(o.get("totalShippingPriceSet")) or 0, _money(o.get("totalTaxSet")) or 0,
             _money(o.get("totalPriceSet")) or 0, _money(o.get("totalRefundedSet")) or 0,
-            source, channel_for(source), visit.get("landingPage"), visit.get("referrerUrl"),
-            utm.get("source"), utm.get("medium"), utm.get("campaign"),
+            source, channel_for_api(source, o), visit.get("landingPage"),
+            visit.get("referrerUrl"), utm.get("source"), utm.get("medium"), utm.get("campaign"),
             list(o.get("discountCodes") or []), list(o.get("tags") or []), ship.get("city"),
-            ship.get("provinceCode"), ship.get("countryCodeV2"))
+            ship.get("provinceCode"), ship.get("countryCodeV2"),
+            api_titles(o.get("discountApplications") or []))
 
 
 def line_row(order_id: int, line_no: int, li: dict) -> tuple:
+    """A line item: `product` is the product's title (the line's `title` when the product was
+    deleted), `variant` the variant's title, NULL for a product without variants."""
     product, variant = li.get("product") or {}, li.get("variant") or {}
-    return (order_id, line_no, _id(product.get("id")), _id(variant.get("id")), li.get("title"),
-            variant.get("title"), li.get("sku"), li.get("vendor"), product.get("productType"),
-            int(li.get("quantity") or 0), _money(li.get("originalUnitPriceSet")),
-            _money(li.get("totalDiscountSet")) or 0)
+    return (order_id, line_no, _id(product.get("id")), _id(variant.get("id")),
+            product.get("title") or li.get("title"),
+            variant_title(variant.get("title") or li.get("variantTitle")), li.get("sku"),
+            li.get("vendor"), product.get("productType"), int(li.get("quantity") or 0),
+            _money(li.get("originalUnitPriceSet")), _money(li.get("totalDiscountSet")) or 0)
+
+
+def split_order_objects(objects: list[dict]) -> tuple[list[dict], list[tuple]]:
+    """The orders and line rows of an orders bulk result. Every nested connection arrives as its
+    own JSONL objects with `__parentId`: line items (`LineItem` ids) become line rows numbered in
+    file order; discount applications are put back on their order as `discountApplications`."""
+    orders = [o for o in objects if "__parentId" not in o]
+    by_id = {o["id"]: o for o in orders}
+    lines: list[tuple] = []
+    numbers: dict[int, int] = {}
+    for child in (o for o in objects if "__parentId" in o):
+        if not str(child.get("id", "")).startswith("gid://shopify/LineItem/"):
+            parent = by_id.get(child["__parentId"])
+            if parent is not None:
+                parent.setdefault("discountApplications", []).append(child)
+            continue
+        order_id = _id(child["__parentId"])
+        assert order_id is not None
+        numbers[order_id] = numbers.get(order_id, 0) + 1
+        lines.append(line_row(order_id, numbers[order_id], child))
+    return orders, lines
 
 
 def _upsert(table: str, key: tuple[str, ...], cols: tuple[str, ...], staged: str) -> str:
@@ -181,14 +216,7 @@ def import_from_api(conn: psycopg.Connection, client: AdminClient, *, full: bool
                        poll_seconds=poll_seconds)
     objects = export(client, _ORDERS % {"filter": _filter(since["orders"])},
                      poll_seconds=poll_seconds)
-    orders = [o for o in objects if "__parentId" not in o]
-    lines: list[tuple] = []
-    numbers: dict[int, int] = {}
-    for li in (o for o in objects if "__parentId" in o):
-        order_id = _id(li["__parentId"])
-        assert order_id is not None
-        numbers[order_id] = numbers.get(order_id, 0) + 1
-        lines.append(line_row(order_id, numbers[order_id], li))
+    orders, lines = split_order_objects(objects)
     summary.customers, summary.orders, summary.line_items = len(customers), len(orders), len(lines)
     with conn.transaction():
         _write(conn, [customer_row(c) for c in customers], [order_row(o) for o in orders],
