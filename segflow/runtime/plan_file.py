@@ -36,8 +36,10 @@ SIGNATURE = "signature"
 
 
 def plan_key(conn: psycopg.Connection) -> bytes:
-    """This database's key for signing plan files."""
-    row = conn.execute("SELECT key FROM segflow.plan_key").fetchone()
+    """This database's key for signing plan files (read in a transaction of its own, so that
+    an apply after it commits its own transaction, not one left open here)."""
+    with conn.transaction():
+        row = conn.execute("SELECT key FROM segflow.plan_key").fetchone()
     if row is None:
         raise SegflowError("the database has no plan signing key (segflow.plan_key is empty); "
                            "restore it by running the schema migration again")

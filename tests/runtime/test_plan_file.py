@@ -159,3 +159,13 @@ def test_every_fingerprint_is_checked_against_what_it_covers(saved, conn, projec
         return
     with pytest.raises(SegflowError, match=message):
         plan_file.verify(body, key, "plan.json", h.TZ, project)
+
+
+def test_reading_the_key_leaves_no_transaction_open(store_db):
+    """`seg apply PLAN` reads the key first: the apply must still commit on its own."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    with psycopg.connect(store_db) as c:
+        plan_file.plan_key(c)
+        assert c.info.transaction_status == TransactionStatus.IDLE
