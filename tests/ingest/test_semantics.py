@@ -8,9 +8,11 @@ store as the Admin API serves it.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,6 +22,7 @@ from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.project import load_sources
 from segflow.compiler.query import render, segment_query
 from segflow.dsl.parser import parse
+from segflow.errors import SegflowError
 from segflow.runtime.ingest import import_shopify_csv
 from segflow.runtime.ingest.channels import channel_for_api
 from segflow.runtime.ingest.discounts import api_titles, split_discounts
@@ -34,7 +37,7 @@ ORDERS_73 = FIX / "leila_orders_export_73.csv"
 CUSTOMERS = FIX / "leila_customers_export.csv"
 CUSTOMERS_OLD = FIX / "leila_customers_export_old.csv"
 PRODUCTS = FIX / "leila_products_export.csv"
-EV = Evaluation(__import__("datetime").date(2025, 4, 30), "Europe/Paris")
+EV = Evaluation(dt.date(2025, 4, 30), "Europe/Paris")
 
 
 def rows(conn, query: str) -> list[tuple]:
@@ -316,3 +319,19 @@ def test_amounts_are_the_exports(pg_conn):
     assert rows(pg_conn, "SELECT name, currency, total_price, total_discounts, net_amount"
                          " FROM store.orders WHERE name = '#2001'") == [
         ("#2001", "EUR", Decimal("91.20"), Decimal("27.80"), Decimal("91.20"))]
+
+
+def test_customers_need_an_id_an_email_or_a_phone(pg_conn, tmp_path):
+    nameless = tmp_path / "customers_export.csv"
+    nameless.write_text("First Name,Last Name\nAda,Lovelace\n", encoding="utf-8")
+    with pytest.raises(SegflowError) as err:
+        import_shopify_csv(pg_conn, nameless, None)
+    assert err.value.render().endswith(
+        "customers_export.csv:1:1: missing required column 'Email': is this Shopify's customers "
+        "export?")
+    nobody = edit(tmp_path, CUSTOMERS_OLD, "Marseille,,,France,FR,13001,+33 6 98 76 54 32",
+                  "Marseille,,,France,FR,13001,")
+    with pytest.raises(SegflowError) as err:
+        import_shopify_csv(pg_conn, nobody, None)
+    assert err.value.render().endswith(
+        ":4:1: no Customer ID, no Email and no Phone: cannot identify the customer")
