@@ -35,8 +35,8 @@ ORDER_FIELDS = ("order_id, name, customer_id, email, placed_at, created_at, canc
                 " net_amount, source, CASE WHEN source ~ '^[0-9]+$' THEN NULL ELSE channel END,"
                 " discount_codes, discount_titles, tags, shipping_city, shipping_province,"
                 " shipping_country, customer_order_index")
-LINE_FIELDS = ("order_id, line_no, product, variant, sku, vendor, product_type, quantity, price,"
-               " discount")
+LINE_FIELDS = ("order_id, line_no, product, variant, sku, vendor, product_type, product_tags,"
+               " quantity, price, discount")
 # what the CSV exports do not carry: these fields read NULL (or `other`) after a CSV import
 UNKNOWABLE = re.compile(r"\b(created_date|utm_source|utm_medium|utm_campaign|referrer|"
                         r"landing_page|channel)\b")

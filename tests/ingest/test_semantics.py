@@ -96,6 +96,11 @@ def test_products_export_is_the_catalog(pg_conn, tmp_path):
                                                    "Knitwear", "Coffee", "Coffee"], strict=True)]
     assert (s.lines_from_catalog, s.lines_split, s.lines_whole) == (7, 0, 0)
     assert not any("without a catalog" in n for n in s.notes())
+    assert rows(pg_conn, "SELECT DISTINCT product, product_tags FROM store.order_lines"
+                         " ORDER BY 1") == [
+        ("Coffee Beans", ["coffee"]), ("Leila Pullover", ["bestseller", "wool"]),
+        ("T-Shirt - Édition Limitée", ["limited"]), ("Tote Bag", [])]
+    assert members(pg_conn, 'orders.product_tags = "wool"', tmp_path) == [8101, 8102, 8103]
 
 
 def test_catalog_by_title_when_no_sku(pg_conn, tmp_path):

@@ -99,10 +99,12 @@ CREATE TEMP TABLE seg_stg_orders (
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_stg_lines (
     order_id bigint, line_no integer, product text, sku text, vendor text, quantity integer,
-    price numeric, discount numeric, variant text, product_type text
+    price numeric, discount numeric, variant text, product_type text,
+    product_tags text[] NOT NULL DEFAULT '{}'
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_line_names (
-    name text, sku text, product text, variant text, product_type text, vendor text, how text
+    name text, sku text, product text, variant text, product_type text, vendor text, how text,
+    tags text[]
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_affected (customer_id bigint) ON COMMIT DROP;
 """
@@ -242,7 +244,7 @@ INSERT INTO seg_affected SELECT customer_id FROM up
 """
 
 LINE_COLS = ("product", "sku", "vendor", "quantity", "price", "discount", "variant",
-             "product_type")
+             "product_type", "product_tags")
 
 DELETE_OLD_LINES = """
 DELETE FROM store.order_lines AS l
@@ -255,13 +257,13 @@ WHERE l.order_id = s.order_id
 UPSERT_LINES = f"""
 INSERT INTO store.order_lines AS t (order_id, line_no, {", ".join(LINE_COLS)})
 SELECT n.order_id, n.line_no, n.product, n.sku, n.vendor, n.quantity, n.price,
-       coalesce(n.discount, 0), n.variant, n.product_type
+       coalesce(n.discount, 0), n.variant, n.product_type, n.product_tags
 FROM seg_stg_lines AS n
 WHERE NOT EXISTS (
     SELECT 1 FROM store.order_lines AS t WHERE t.order_id = n.order_id AND t.line_no = n.line_no
     AND ({", ".join("t." + c for c in LINE_COLS)}) IS NOT DISTINCT FROM
         (n.product, n.sku, n.vendor, n.quantity, n.price, coalesce(n.discount, 0), n.variant,
-         n.product_type))
+         n.product_type, n.product_tags))
 ON CONFLICT (order_id, line_no) DO UPDATE SET ({", ".join(LINE_COLS)}) =
     ({", ".join("excluded." + c for c in LINE_COLS)})
 WHERE ({", ".join("t." + c for c in LINE_COLS)}) IS DISTINCT FROM
@@ -337,10 +339,11 @@ def _resolve_lines(cur: psycopg.Cursor, catalog: Catalog | None, summary: Import
         for name, sku in pairs:
             m = (catalog.match(name, sku) if catalog else None) or split[name]
             copy.write_row((name, sku or "", m.product, m.variant, m.product_type, m.vendor,
-                            m.how))
+                            m.how, list(m.tags)))
     counts = dict(cur.execute(
         "WITH up AS (UPDATE seg_stg_lines AS l SET product = m.product, variant = m.variant,"
-        " product_type = m.product_type, vendor = coalesce(l.vendor, m.vendor)"
+        " product_type = m.product_type, vendor = coalesce(l.vendor, m.vendor),"
+        " product_tags = m.tags"
         " FROM seg_line_names AS m WHERE m.name = l.product AND m.sku = coalesce(l.sku, '')"
         " RETURNING m.how) SELECT how, count(*) FROM up GROUP BY how").fetchall())
     summary.lines_from_catalog = counts.get("catalog", 0)
