@@ -179,7 +179,7 @@ def test_numeric_source_is_other_and_said(pg_conn):
         ("#2001", "web", "online_store"), ("#2002", "pos", "pos"), ("#2003", "pos", "pos"),
         ("#2004", "4383523", "other"), ("#2005", "shopify_draft_order", "draft_order")]
     assert s.app_source_orders == 1
-    assert ("1 orders from an app known only by its id (numeric Source): channel 'other' (an "
+    assert ("1 order from an app known only by its id (numeric Source): channel 'other' (an "
             "API import names the app)") in s.notes()
 
 
@@ -220,7 +220,7 @@ def test_phone_only_customers_and_orders_linked_by_phone(pg_conn):
     assert rows(pg_conn, "SELECT customer_id, customer_order_index FROM store.orders"
                          " WHERE name = '#2003'") == [(zoe, 1)]
     assert (s.orders_by_phone, s.orders_without_customer) == (1, 0)
-    assert "1 orders without email linked to their customer by phone" in s.notes()
+    assert "1 order without email linked to their customer by phone" in s.notes()
 
 
 def test_current_export_phone_only_customer(pg_conn):

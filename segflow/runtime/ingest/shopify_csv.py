@@ -63,14 +63,14 @@ class ImportSummary:
         out = []
         guessed = self.lines_split + self.lines_whole
         if guessed:
-            out.append(f"{guessed:,} lines without a catalog: product split from the line name "
+            out.append(f"{_n(guessed, 'line')} without a catalog: product split from the line name "
                        f"({self.lines_split:,} into product and variant, {self.lines_whole:,} "
                        "kept whole; give --products products_export.csv to match them)")
         if self.orders_by_phone:
-            out.append(f"{self.orders_by_phone:,} orders without email linked to their customer "
-                       "by phone")
+            out.append(f"{_n(self.orders_by_phone, 'order')} without email linked to their "
+                       "customer by phone")
         if self.app_source_orders:
-            out.append(f"{self.app_source_orders:,} orders from an app known only by its id "
+            out.append(f"{_n(self.app_source_orders, 'order')} from an app known only by its id "
                        "(numeric Source): channel 'other' (an API import names the app)")
         if len(self.currencies) > 1:
             mix = ", ".join(f"{c} {n:,}" for c, n in sorted(self.currencies.items(),
@@ -80,6 +80,10 @@ class ImportSummary:
         if self.reconcile is not None and self.reconcile.differ:
             out.append(self.reconcile.sentence())
         return out
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 STAGING = """
