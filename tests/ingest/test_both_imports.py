@@ -111,3 +111,12 @@ def test_what_only_the_api_knows(pg_conn, fake, tmp_path):
     import_shopify_csv(pg_conn, CUSTOMERS, ORDERS)
     assert pg_conn.execute("SELECT channel FROM store.orders WHERE name = '#2004'"
                            ).fetchone() == ("social",)
+
+
+def test_customers_query_uses_no_field_deprecated_since_2025_04():
+    from segflow.runtime.shopify.ingest_api import _CUSTOMERS
+
+    fields = set(re.findall(r"[A-Za-z_]+", _CUSTOMERS))
+    assert not fields & {"email", "phone", "emailMarketingConsent", "smsMarketingConsent"}
+    assert {"defaultEmailAddress", "emailAddress", "defaultPhoneNumber", "phoneNumber",
+            "marketingState"} <= fields

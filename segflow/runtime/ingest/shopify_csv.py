@@ -402,7 +402,11 @@ def _write_orders(cur: psycopg.Cursor, catalog: Catalog | None, summary: ImportS
     summary.customers_from_orders = cur.execute(CUSTOMERS_FROM_EMAILS).rowcount
     summary.changed_customers += summary.customers_from_orders
     cur.execute(EMAIL_MAP)
-    cur.execute(PHONE_MAP)
+    if _count(cur, "seg_stg_orders WHERE email_key IS NULL AND phone_key IS NOT NULL"):
+        cur.execute(PHONE_MAP)  # reads every customer's phone: only when an order needs it
+    else:
+        cur.execute("CREATE TEMP TABLE seg_phone_map (phone_key text, customer_id bigint)"
+                    " ON COMMIT DROP")
     cur.execute(RESOLVED_ORDERS)
     cur.execute("ANALYZE seg_orders")
     summary.orders_without_customer = _count(cur, "seg_orders WHERE customer_id IS NULL")
