@@ -36,13 +36,17 @@ CUSTOMERS = [
 ]
 
 
+LEILA, TOTE, TSHIRT, BEANS = 901, 902, 903, 904
+
+
 def line(lid: int, product: str | None, variant: str, sku: str, qty: int, price: str,
          discount: str, vendor: str, product_type: str, pid: int, vid: int) -> dict:
+    tags = {LEILA: ["bestseller", "wool"], TSHIRT: ["limited"], BEANS: ["coffee"]}.get(pid, [])
     return {"__typename": "LineItem", "id": f"gid://shopify/LineItem/{lid}",
             "title": product, "variantTitle": None if variant == "Default Title" else variant,
             "quantity": qty, "sku": sku, "vendor": vendor,
             "product": {"id": f"gid://shopify/Product/{pid}", "title": product,
-                        "productType": product_type},
+                        "productType": product_type, "tags": tags},
             "variant": {"id": f"gid://shopify/ProductVariant/{vid}", "title": variant},
             "originalUnitPriceSet": money(price), "totalDiscountSet": money(discount)}
 
@@ -80,7 +84,6 @@ INSTAGRAM = {"app": {"title": "Facebook & Instagram"},
 PARIS = {"city": "Paris", "provinceCode": None, "countryCodeV2": "FR"}
 LYON = {"city": "Lyon", "provinceCode": None, "countryCodeV2": "FR"}
 
-LEILA, TOTE, TSHIRT, BEANS = 901, 902, 903, 904
 ORDERS = [
     order(6100000001, "#2001", "lea@example.com", 8101, "2025-03-04T09:15:00Z", "91.20",
           "114.00", "5.00", "27.80", "web", ["PIA20", "SECRETSHIP10"],

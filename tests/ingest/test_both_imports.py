@@ -35,8 +35,8 @@ ORDER_FIELDS = ("order_id, name, customer_id, email, placed_at, created_at, canc
                 " net_amount, source, CASE WHEN source ~ '^[0-9]+$' THEN NULL ELSE channel END,"
                 " discount_codes, discount_titles, tags, shipping_city, shipping_province,"
                 " shipping_country, customer_order_index")
-LINE_FIELDS = ("order_id, line_no, product, variant, sku, vendor, product_type, quantity, price,"
-               " discount")
+LINE_FIELDS = ("order_id, line_no, product, variant, sku, vendor, product_type, product_tags,"
+               " quantity, price, discount")
 # what the CSV exports do not carry: these fields read NULL (or `other`) after a CSV import
 UNKNOWABLE = re.compile(r"\b(created_date|utm_source|utm_medium|utm_campaign|referrer|"
                         r"landing_page|channel)\b")
@@ -111,3 +111,12 @@ def test_what_only_the_api_knows(pg_conn, fake, tmp_path):
     import_shopify_csv(pg_conn, CUSTOMERS, ORDERS)
     assert pg_conn.execute("SELECT channel FROM store.orders WHERE name = '#2004'"
                            ).fetchone() == ("social",)
+
+
+def test_customers_query_uses_no_field_deprecated_since_2025_04():
+    from segflow.runtime.shopify.ingest_api import _CUSTOMERS
+
+    fields = set(re.findall(r"[A-Za-z_]+", _CUSTOMERS))
+    assert not fields & {"email", "phone", "emailMarketingConsent", "smsMarketingConsent"}
+    assert {"defaultEmailAddress", "emailAddress", "defaultPhoneNumber", "phoneNumber",
+            "marketingState"} <= fields

@@ -8,9 +8,11 @@ store as the Admin API serves it.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,6 +22,7 @@ from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.project import load_sources
 from segflow.compiler.query import render, segment_query
 from segflow.dsl.parser import parse
+from segflow.errors import SegflowError
 from segflow.runtime.ingest import import_shopify_csv
 from segflow.runtime.ingest.channels import channel_for_api
 from segflow.runtime.ingest.discounts import api_titles, split_discounts
@@ -34,7 +37,7 @@ ORDERS_73 = FIX / "leila_orders_export_73.csv"
 CUSTOMERS = FIX / "leila_customers_export.csv"
 CUSTOMERS_OLD = FIX / "leila_customers_export_old.csv"
 PRODUCTS = FIX / "leila_products_export.csv"
-EV = Evaluation(__import__("datetime").date(2025, 4, 30), "Europe/Paris")
+EV = Evaluation(dt.date(2025, 4, 30), "Europe/Paris")
 
 
 def rows(conn, query: str) -> list[tuple]:
@@ -93,6 +96,11 @@ def test_products_export_is_the_catalog(pg_conn, tmp_path):
                                                    "Knitwear", "Coffee", "Coffee"], strict=True)]
     assert (s.lines_from_catalog, s.lines_split, s.lines_whole) == (7, 0, 0)
     assert not any("without a catalog" in n for n in s.notes())
+    assert rows(pg_conn, "SELECT DISTINCT product, product_tags FROM store.order_lines"
+                         " ORDER BY 1") == [
+        ("Coffee Beans", ["coffee"]), ("Leila Pullover", ["bestseller", "wool"]),
+        ("T-Shirt - Édition Limitée", ["limited"]), ("Tote Bag", [])]
+    assert members(pg_conn, 'orders.product_tags = "wool"', tmp_path) == [8101, 8102, 8103]
 
 
 def test_catalog_by_title_when_no_sku(pg_conn, tmp_path):
@@ -171,7 +179,7 @@ def test_numeric_source_is_other_and_said(pg_conn):
         ("#2001", "web", "online_store"), ("#2002", "pos", "pos"), ("#2003", "pos", "pos"),
         ("#2004", "4383523", "other"), ("#2005", "shopify_draft_order", "draft_order")]
     assert s.app_source_orders == 1
-    assert ("1 orders from an app known only by its id (numeric Source): channel 'other' (an "
+    assert ("1 order from an app known only by its id (numeric Source): channel 'other' (an "
             "API import names the app)") in s.notes()
 
 
@@ -212,7 +220,7 @@ def test_phone_only_customers_and_orders_linked_by_phone(pg_conn):
     assert rows(pg_conn, "SELECT customer_id, customer_order_index FROM store.orders"
                          " WHERE name = '#2003'") == [(zoe, 1)]
     assert (s.orders_by_phone, s.orders_without_customer) == (1, 0)
-    assert "1 orders without email linked to their customer by phone" in s.notes()
+    assert "1 order without email linked to their customer by phone" in s.notes()
 
 
 def test_current_export_phone_only_customer(pg_conn):
@@ -316,3 +324,19 @@ def test_amounts_are_the_exports(pg_conn):
     assert rows(pg_conn, "SELECT name, currency, total_price, total_discounts, net_amount"
                          " FROM store.orders WHERE name = '#2001'") == [
         ("#2001", "EUR", Decimal("91.20"), Decimal("27.80"), Decimal("91.20"))]
+
+
+def test_customers_need_an_id_an_email_or_a_phone(pg_conn, tmp_path):
+    nameless = tmp_path / "customers_export.csv"
+    nameless.write_text("First Name,Last Name\nAda,Lovelace\n", encoding="utf-8")
+    with pytest.raises(SegflowError) as err:
+        import_shopify_csv(pg_conn, nameless, None)
+    assert err.value.render().endswith(
+        "customers_export.csv:1:1: missing required column 'Email': is this Shopify's customers "
+        "export?")
+    nobody = edit(tmp_path, CUSTOMERS_OLD, "Marseille,,,France,FR,13001,+33 6 98 76 54 32",
+                  "Marseille,,,France,FR,13001,")
+    with pytest.raises(SegflowError) as err:
+        import_shopify_csv(pg_conn, nobody, None)
+    assert err.value.render().endswith(
+        ":4:1: no Customer ID, no Email and no Phone: cannot identify the customer")

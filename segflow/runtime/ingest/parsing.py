@@ -210,6 +210,16 @@ class CsvFile:
 # -- customers -------------------------------------------------------------------------------
 
 
+def _shopify_totals(orders: str, spent: str) -> tuple[int | None, str | None]:
+    """Shopify's `Total Orders` / `Total Spent`, only compared with the import (reconcile.py):
+    a value that is not a number is left out of that comparison, never an error."""
+    try:
+        return (_int(orders, "Total Orders") if orders.strip() else None,
+                _money(spent, "Total Spent"))
+    except BadValue:
+        return None, None
+
+
 def parse_customers(f: CsvFile) -> list[tuple]:
     """Rows for the customers staging table, one per customer id (the last row wins)."""
     rows = f.rows()
@@ -250,16 +260,13 @@ def parse_customers(f: CsvFile) -> list[tuple]:
             else:
                 raise BadValue("no Customer ID, no Email and no Phone: cannot identify the "
                                "customer")
-            total_orders = c["total_orders"].strip()
             out[customer_id] = (
                 customer_id, email, _text(c["first_name"]), _text(c["last_name"]), phone,
                 _list(c["tags"]), _text(c["company"]), _text(c["city"]), _text(c["province"]),
                 _text(c["province_code"]), _text(c["country"]), _text(c["country_code"]),
                 _text(c["zip"].strip().lstrip("'")), _bool(c["accepts_email"], "Accepts Email Marketing"),
                 _bool(c["accepts_sms"], "Accepts SMS Marketing"), _bool(c["tax_exempt"], "Tax Exempt"),
-                _text(c["note"]), key,
-                _int(total_orders, "Total Orders") if total_orders else None,
-                _money(c["total_spent"], "Total Spent"),
+                _text(c["note"]), key, *_shopify_totals(c["total_orders"], c["total_spent"]),
             )
         except BadValue as exc:
             f.error(line, str(exc))

@@ -49,6 +49,7 @@ class Match:
     product_type: str | None = None
     vendor: str | None = None
     how: str = "catalog"  # catalog | split | whole
+    tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Catalog:
             return None
         p = self.titles[best]
         rest = name[len(best) + len(SEP):] if len(name) > len(best) else None
-        return Match(p.title, variant_title(rest), p.product_type, p.vendor)
+        return Match(p.title, variant_title(rest), p.product_type, p.vendor, tags=p.tags)
 
     def _prefixes(self, name: str) -> Iterable[str]:
         if name in self.titles:
@@ -136,7 +137,7 @@ def parse_products(f: CsvFile) -> Catalog:
         if sku and any(options):
             variant = variant_title(OPTION_SEP.join(o for o in options if o))
             catalog.by_sku.setdefault(sku, Match(product.title, variant, product.product_type,
-                                                 product.vendor))
+                                                 product.vendor, tags=product.tags))
     return catalog
 
 

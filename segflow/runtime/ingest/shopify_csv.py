@@ -63,14 +63,14 @@ class ImportSummary:
         out = []
         guessed = self.lines_split + self.lines_whole
         if guessed:
-            out.append(f"{guessed:,} lines without a catalog: product split from the line name "
+            out.append(f"{_n(guessed, 'line')} without a catalog: product split from the line name "
                        f"({self.lines_split:,} into product and variant, {self.lines_whole:,} "
                        "kept whole; give --products products_export.csv to match them)")
         if self.orders_by_phone:
-            out.append(f"{self.orders_by_phone:,} orders without email linked to their customer "
-                       "by phone")
+            out.append(f"{_n(self.orders_by_phone, 'order')} without email linked to their "
+                       "customer by phone")
         if self.app_source_orders:
-            out.append(f"{self.app_source_orders:,} orders from an app known only by its id "
+            out.append(f"{_n(self.app_source_orders, 'order')} from an app known only by its id "
                        "(numeric Source): channel 'other' (an API import names the app)")
         if len(self.currencies) > 1:
             mix = ", ".join(f"{c} {n:,}" for c, n in sorted(self.currencies.items(),
@@ -80,6 +80,10 @@ class ImportSummary:
         if self.reconcile is not None and self.reconcile.differ:
             out.append(self.reconcile.sentence())
         return out
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 STAGING = """
@@ -99,10 +103,12 @@ CREATE TEMP TABLE seg_stg_orders (
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_stg_lines (
     order_id bigint, line_no integer, product text, sku text, vendor text, quantity integer,
-    price numeric, discount numeric, variant text, product_type text
+    price numeric, discount numeric, variant text, product_type text,
+    product_tags text[] NOT NULL DEFAULT '{}'
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_line_names (
-    name text, sku text, product text, variant text, product_type text, vendor text, how text
+    name text, sku text, product text, variant text, product_type text, vendor text, how text,
+    tags text[]
 ) ON COMMIT DROP;
 CREATE TEMP TABLE seg_affected (customer_id bigint) ON COMMIT DROP;
 """
@@ -242,7 +248,7 @@ INSERT INTO seg_affected SELECT customer_id FROM up
 """
 
 LINE_COLS = ("product", "sku", "vendor", "quantity", "price", "discount", "variant",
-             "product_type")
+             "product_type", "product_tags")
 
 DELETE_OLD_LINES = """
 DELETE FROM store.order_lines AS l
@@ -255,13 +261,13 @@ WHERE l.order_id = s.order_id
 UPSERT_LINES = f"""
 INSERT INTO store.order_lines AS t (order_id, line_no, {", ".join(LINE_COLS)})
 SELECT n.order_id, n.line_no, n.product, n.sku, n.vendor, n.quantity, n.price,
-       coalesce(n.discount, 0), n.variant, n.product_type
+       coalesce(n.discount, 0), n.variant, n.product_type, n.product_tags
 FROM seg_stg_lines AS n
 WHERE NOT EXISTS (
     SELECT 1 FROM store.order_lines AS t WHERE t.order_id = n.order_id AND t.line_no = n.line_no
     AND ({", ".join("t." + c for c in LINE_COLS)}) IS NOT DISTINCT FROM
         (n.product, n.sku, n.vendor, n.quantity, n.price, coalesce(n.discount, 0), n.variant,
-         n.product_type))
+         n.product_type, n.product_tags))
 ON CONFLICT (order_id, line_no) DO UPDATE SET ({", ".join(LINE_COLS)}) =
     ({", ".join("excluded." + c for c in LINE_COLS)})
 WHERE ({", ".join("t." + c for c in LINE_COLS)}) IS DISTINCT FROM
@@ -337,10 +343,11 @@ def _resolve_lines(cur: psycopg.Cursor, catalog: Catalog | None, summary: Import
         for name, sku in pairs:
             m = (catalog.match(name, sku) if catalog else None) or split[name]
             copy.write_row((name, sku or "", m.product, m.variant, m.product_type, m.vendor,
-                            m.how))
+                            m.how, list(m.tags)))
     counts = dict(cur.execute(
         "WITH up AS (UPDATE seg_stg_lines AS l SET product = m.product, variant = m.variant,"
-        " product_type = m.product_type, vendor = coalesce(l.vendor, m.vendor)"
+        " product_type = m.product_type, vendor = coalesce(l.vendor, m.vendor),"
+        " product_tags = m.tags"
         " FROM seg_line_names AS m WHERE m.name = l.product AND m.sku = coalesce(l.sku, '')"
         " RETURNING m.how) SELECT how, count(*) FROM up GROUP BY how").fetchall())
     summary.lines_from_catalog = counts.get("catalog", 0)
@@ -395,7 +402,11 @@ def _write_orders(cur: psycopg.Cursor, catalog: Catalog | None, summary: ImportS
     summary.customers_from_orders = cur.execute(CUSTOMERS_FROM_EMAILS).rowcount
     summary.changed_customers += summary.customers_from_orders
     cur.execute(EMAIL_MAP)
-    cur.execute(PHONE_MAP)
+    if _count(cur, "seg_stg_orders WHERE email_key IS NULL AND phone_key IS NOT NULL"):
+        cur.execute(PHONE_MAP)  # reads every customer's phone: only when an order needs it
+    else:
+        cur.execute("CREATE TEMP TABLE seg_phone_map (phone_key text, customer_id bigint)"
+                    " ON COMMIT DROP")
     cur.execute(RESOLVED_ORDERS)
     cur.execute("ANALYZE seg_orders")
     summary.orders_without_customer = _count(cur, "seg_orders WHERE customer_id IS NULL")

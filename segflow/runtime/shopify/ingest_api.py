@@ -51,7 +51,7 @@ _ORDERS = """{ orders%(filter)s { edges { node {
     ... on ManualDiscountApplication { title } ... on AutomaticDiscountApplication { title }
     ... on ScriptDiscountApplication { title } } } }
   lineItems { edges { node { __typename id title variantTitle quantity sku vendor
-    product { id title productType } variant { id title }
+    product { id title productType tags } variant { id title }
     originalUnitPriceSet { shopMoney { amount } }
     totalDiscountSet { shopMoney { amount } } } } }
 } } } }"""
@@ -73,7 +73,7 @@ ORDER_COLS = ("name", "customer_id", "email", "placed_at", "created_at", "update
               "utm_source", "utm_medium", "utm_campaign", "discount_codes", "tags",
               "shipping_city", "shipping_province", "shipping_country", "discount_titles")
 LINE_COLS = ("product_id", "variant_id", "product", "variant", "sku", "vendor", "product_type",
-             "quantity", "price", "discount")
+             "quantity", "price", "discount", "product_tags")
 
 
 @dataclass
@@ -159,7 +159,8 @@ def line_row(order_id: int, line_no: int, li: dict) -> tuple:
             product.get("title") or li.get("title"),
             variant_title(variant.get("title") or li.get("variantTitle")), li.get("sku"),
             li.get("vendor"), product.get("productType"), int(li.get("quantity") or 0),
-            _money(li.get("originalUnitPriceSet")), _money(li.get("totalDiscountSet")) or 0)
+            _money(li.get("originalUnitPriceSet")), _money(li.get("totalDiscountSet")) or 0,
+            list(product.get("tags") or []))
 
 
 def split_order_objects(objects: list[dict]) -> tuple[list[dict], list[tuple]]:
