@@ -33,7 +33,7 @@ def _project(tmp_path: Path, fake, token_env: str = "SEG_TEST_SHOPIFY_TOKEN") ->
     (root / "segments" / "x.seg").write_text(RULES)
     (root / "seg.toml").write_text(
         f'[store]\ntimezone = "{h.TZ}"\n\n[shopify]\nshop = "test-store.myshopify.com"\n'
-        f'api_version = "2025-01"\ntoken_env = "{token_env}"\nendpoint = "{fake.url}"\n'
+        f'api_version = "2026-10"\ntoken_env = "{token_env}"\nendpoint = "{fake.url}"\n'
         "max_attempts = 2\n")
     return root
 
