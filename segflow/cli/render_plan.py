@@ -40,6 +40,8 @@ def _tags(c: SegmentChange) -> str:
         parts.append(f"tag '{c.tag}' +{c.tag_adds}")
     if c.tag_removes:
         parts.append(f"tag '{c.old_tag}' -{c.tag_removes}")
+    if c.tag_unlinked:
+        parts.append(f"{c.tag_unlinked} members without a Shopify customer id not tagged")
     return ", ".join(parts)
 
 

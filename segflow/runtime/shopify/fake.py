@@ -92,6 +92,7 @@ class FakeShopify:
         self.tokens = rules.Tokens(self.options.token, self.options.client_id,
                                    self.options.client_secret, self.options.token_lifetime)
         self.server: ThreadingHTTPServer | None = None
+        self.port = 0
         self.thread: threading.Thread | None = None
 
     # -- bucket --------------------------------------------------------------------------
@@ -142,6 +143,7 @@ class FakeShopify:
                                                 "throttleStatus": self._status()}}}
             self.available -= cost
             if bulk:
+                self._count(f"field_{bulk}")
                 return {"data": self._bulk_answer(bulk, variables, query), "extensions": {"cost": {
                     "requestedQueryCost": cost, "actualQueryCost": cost,
                     "throttleStatus": self._status()}}}
@@ -354,7 +356,8 @@ def _handler(fake: FakeShopify) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_fake(argv: list[str] | None = None) -> FakeShopify:
+    """The fake the command line describes (not started)."""
     from segflow.runtime.synth.catalog import CUSTOMER_ID_BASE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -394,7 +397,13 @@ def main(argv: list[str] | None = None) -> None:
         retry_after=args.retry_after, auto_create=args.auto_create,
         schema=load_schema(args.schema) if args.schema else None),
         customers={CUSTOMER_ID_BASE + i: [] for i in range(1, args.customers + 1)})
-    fake.start(args.port)
+    fake.port = args.port
+    return fake
+
+
+def main(argv: list[str] | None = None) -> None:
+    fake = build_fake(argv)
+    fake.start(fake.port)
     print(f"fake Shopify Admin API on {fake.url} (endpoint = \"{fake.url}\" in [shopify], "
           "with SEG_SHOPIFY_ALLOW_LOCAL=1); Ctrl-C stops it", flush=True)
     try:
