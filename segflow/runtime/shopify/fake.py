@@ -164,6 +164,11 @@ class FakeShopify:
         if name == "bulkOperationRunMutation":
             return self.bulk.run(variables)
         if name == "bulkOperationRunQuery":
+            invalid = rules.schema_errors(self.options.schema, variables.get("query") or "")
+            if invalid:  # Shopify checks the bulk query when the operation is created
+                return {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [
+                    {"field": ["query"], "message": f"Invalid bulk query: {e['message']}"}
+                    for e in invalid]}}
             orders = rules.visible_orders(self.export_orders, self.options.scopes,
                                           self.options.today)
             return self.bulk.run_query(variables, self.export_customers, orders)
