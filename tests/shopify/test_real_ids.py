@@ -71,7 +71,7 @@ def test_shopify_refuses_a_whole_request_for_one_malformed_id_and_only_that_call
     errors = [r.error for r in results]
     assert errors[:3] == [None] * 3 and errors[4:] == [None] * 4
     assert "Variable $id3 of type ID! was provided invalid value" in errors[3]
-    assert "Invalid global id 'gid://shopify/Customer/-5'" in errors[3]
+    assert "Invalid global id `gid://shopify/Customer/-5`" in errors[3]
     assert fake.stats["refused"] == 1  # the whole first request, as Shopify does
     assert all(fake.customers[i] == ["t"] for i in range(1, 8))
 

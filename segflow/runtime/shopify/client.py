@@ -32,7 +32,7 @@ class ShopifyError(SegflowError):
     """Shopify could not be reached or refused the request as a whole (nothing recorded)."""
 
 
-_VARIABLE = re.compile(r"Variable \$(\w+) of type")
+_VARIABLE = re.compile(r"Variable \$?(\w+) of type")
 
 
 class RequestRefused(ShopifyError):

@@ -84,7 +84,8 @@ def malformed_ids(query: str, variables: dict) -> list[dict]:
         errors.append({"message": f"Variable ${name} of type ID! was provided invalid value",
                        "locations": [{"line": 1, "column": 1}],
                        "extensions": {"value": value, "problems": [
-                           {"path": [], "explanation": f"Invalid global id '{value}'"}]}})
+                           {"path": [], "explanation": f"Invalid global id `{value}`",
+                            "message": f"Invalid global id `{value}`"}]}})
     return errors
 
 
