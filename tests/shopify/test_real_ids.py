@@ -39,6 +39,11 @@ def test_members_without_a_shopify_id_are_counted_in_plan_sync_and_dashboard_nev
     assert fake.stats.get("refused", 0) == 0
     state = outbox.segment_tag_sync(conn, "club")
     assert (state.carriers, state.unlinked) == (2, 1)
+    from segflow.web.tag_sync import tag_sync
+    from segflow.web.view import View
+
+    meta = " ".join(tag_sync(conn, "club", View(shop="s.myshopify.com"))["meta"])
+    assert "1 member has no Shopify customer id" in meta
     # a one-off action says so too, and queues nothing for it
     assigned = actions.assign(conn, "club", "promo")
     assert (assigned.targeted, assigned.queued.adds, assigned.unlinked) == (3, 2, 1)
