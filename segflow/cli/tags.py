@@ -73,8 +73,9 @@ def _send(ctx: Context, conn, batch_size: int | None) -> None:
                f"retried, {result.throttled} throttled, {result.seconds:.1f} s).")
     unlinked = outbox.unlinked_members(conn)
     if unlinked:
-        click.echo(f"{unlinked:,} members of tagged segments have no Shopify customer id (the "
-                   "import gave none, so segflow derived one): nothing is sent for them.")
+        click.echo(f"{unlinked:,} member{'s' if unlinked != 1 else ''} of tagged segments "
+                   f"{'have' if unlinked != 1 else 'has'} no Shopify customer id (the import "
+                   "gave none, so segflow derived one): nothing is sent for them.")
     for f in result.failures[:10]:
         click.echo(f"  failed: {f['op']} '{f['tag']}' on customer {f['customer_id']}: "
                    f"{redact(str(f['error']))}", err=True)

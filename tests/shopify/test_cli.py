@@ -219,3 +219,22 @@ def test_history_shows_a_cancelled_assign_as_cancelled(conn, store_db, fake, tmp
     assign = by_kind["assign"]
     assert (assign["status"], assign["operations"], assign["done"]) == ("cancelled", 0, 0)
     assert assign["cancelled"] == assign["customers"] > 0
+
+
+def test_sync_reports_members_without_a_shopify_id(conn, store_db, fake, tmp_path):
+    from segflow.runtime.ingest.parsing import derived_id
+
+    conn.execute("INSERT INTO store.customers (customer_id, email) VALUES (%s, 'x@example.com')",
+                 (derived_id("email", "x@example.com"),))
+    conn.execute("INSERT INTO store.orders (order_id, customer_id, placed_at, created_at,"
+                 " total_price) SELECT 990000 + g, %s, now() - g * interval '1 day',"
+                 " now() - g * interval '1 day', 10 FROM generate_series(1, 2) AS g",
+                 (derived_id("email", "x@example.com"),))
+    fake.customers.update(store_tags(conn))
+    root = _project(tmp_path, fake)
+    seg = Seg(root, {**ENV, "SEG_DATABASE_URL": store_db, "SEG_TEST_SHOPIFY_TOKEN": TOKEN})
+    plan = seg("plan")
+    out = seg("apply", "--auto-approve")
+    assert "1 member without a Shopify customer id not tagged" in plan + out
+    assert ("1 member of tagged segments has no Shopify customer id" in out
+            and "0 failed" in out)
