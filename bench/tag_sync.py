@@ -28,6 +28,7 @@ from segflow.runtime.apply import apply_plan
 from segflow.runtime.db import connect, migrate
 from segflow.runtime.plan import plan_for
 from segflow.runtime.shopify.client import AdminClient
+from segflow.runtime.shopify.config import DEFAULT_API_VERSION
 from segflow.runtime.shopify.fake import MUTATION_COST, FakeOptions, FakeShopify
 from segflow.runtime.shopify.sync import sync
 
@@ -46,7 +47,7 @@ def measure(conn, root: Path, tags: list[str], fault_rate: float, batch_size: in
                           fault_rate=fault_rate, retry_after="1", slow_seconds=0.5,
                           auto_create=True, seed=7)
     with FakeShopify(options) as fake, AdminClient(
-            f"{fake.url}/admin/api/2025-01/graphql.json", TOKEN, timeout=5) as client:
+            f"{fake.url}/admin/api/{DEFAULT_API_VERSION}/graphql.json", TOKEN, timeout=5) as client:
         started = time.perf_counter()
         result = sync(conn, client, batch_size=batch_size)
         seconds = time.perf_counter() - started

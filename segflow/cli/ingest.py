@@ -77,7 +77,8 @@ def shopify_api(ctx: Context, full: bool) -> None:
     from segflow.runtime.shopify.sync import open_client
 
     cfg = shopify_config(ctx.config)
-    with open_database(ctx.config) as conn, open_client(cfg) as client:
+    warn = lambda m: click.echo(f"warning: {m}", err=True)  # noqa: E731
+    with open_database(ctx.config) as conn, open_client(cfg, warn=warn) as client:
         summary = import_from_api(conn, client, full=full)
     click.echo(summary.line())
 

@@ -103,7 +103,9 @@ class SegGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SegflowError as exc:
-            click.echo(exc.render(), err=True)
+            from segflow.runtime.shopify.redact import redact
+
+            click.echo(redact(exc.render()), err=True)  # never a token, whatever the message
             n = len(exc.diagnostics)
             if n > 1:
                 click.echo(f"{n} errors", err=True)

@@ -40,6 +40,9 @@ def _tags(c: SegmentChange) -> str:
         parts.append(f"tag '{c.tag}' +{c.tag_adds}")
     if c.tag_removes:
         parts.append(f"tag '{c.old_tag}' -{c.tag_removes}")
+    if c.tag_unlinked:
+        parts.append(f"{c.tag_unlinked} member{'s' if c.tag_unlinked != 1 else ''} without a "
+                     "Shopify customer id not tagged")
     return ", ".join(parts)
 
 

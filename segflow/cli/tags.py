@@ -9,6 +9,11 @@ import click
 
 from segflow.cli.main import Context, pass_ctx
 from segflow.cli.output import FORMAT, emit
+from segflow.errors import SegflowError
+
+
+class OperationsFailed(SegflowError):
+    """Some tag operations failed for good in this sync: the command exits 1."""
 
 
 def _open(ctx: Context):
@@ -36,12 +41,10 @@ def send_outbox(ctx: Context, conn, *, batch_size: int | None = None,
 
     `after` names what already happened (a run, an apply) for the message when sending fails.
     """
-    from segflow.errors import SegflowError
-
     try:
         _send(ctx, conn, batch_size)
     except SegflowError as exc:
-        if after is None:
+        if after is None or isinstance(exc, OperationsFailed):
             raise
         raise SegflowError(exc.diagnostics, hint=f"the {after} itself was recorded; its tag "
                            "operations stay queued and `seg sync` sends them") from None
@@ -59,16 +62,28 @@ def _send(ctx: Context, conn, batch_size: int | None) -> None:
             click.echo(f"{n:,} tag operations queued; add [shopify] to seg.toml and run "
                        "`seg sync` to send them.")
         return
+    from segflow.runtime.shopify.redact import redact
+
     cfg = shopify_config(ctx.config)
-    with open_client(cfg) as client:
+    with open_client(cfg, warn=lambda m: click.echo(f"warning: {m}", err=True)) as client:
         result = sync(conn, client, batch_size=batch_size or cfg.batch_size,
                       progress=_progress(), bulk_threshold=cfg.bulk_threshold)
     click.echo(f"Tag sync: {result.done:,} done, {result.failed:,} failed, "
                f"{result.remaining:,} left ({result.requests:,} requests, {result.retries} "
                f"retried, {result.throttled} throttled, {result.seconds:.1f} s).")
+    unlinked = outbox.unlinked_members(conn)
+    if unlinked:
+        click.echo(f"{unlinked:,} member{'s' if unlinked != 1 else ''} of tagged segments "
+                   f"{'have' if unlinked != 1 else 'has'} no Shopify customer id (the import "
+                   "gave none, so segflow derived one): nothing is sent for them.")
     for f in result.failures[:10]:
         click.echo(f"  failed: {f['op']} '{f['tag']}' on customer {f['customer_id']}: "
-                   f"{f['error']}", err=True)
+                   f"{redact(str(f['error']))}", err=True)
+    if result.failed:
+        raise OperationsFailed(
+            f"{result.failed:,} tag operation{'s' if result.failed != 1 else ''} failed for good "
+            "in this sync (Shopify refused them, or segflow knew it would): fix the cause, "
+            "then `seg sync --retry-failed`")
 
 
 @click.command(name="sync")
@@ -101,7 +116,9 @@ def _queued_line(result, verb: str) -> str:
     n = q.adds if verb == "add" else q.removes
     return (f"Action {result.action_id}: {result.targeted:,} customers targeted, {n:,} "
             f"operations queued" + (f", {q.cancelled:,} waiting ones cancelled" if q.cancelled
-                                    else "") + ".")
+                                    else "")
+            + (f", {result.unlinked:,} without a Shopify customer id not tagged"
+               if result.unlinked else "") + ".")
 
 
 @tags_group.command(name="assign")

@@ -33,7 +33,11 @@ from segflow.runtime.plan_model import (
     Plan,
     SegmentChange,
 )
-from segflow.runtime.shopify.tagdiff import counts_by_segment, with_plan_tag_ops
+from segflow.runtime.shopify.tagdiff import (
+    counts_by_segment,
+    unlinked_by_segment,
+    with_plan_tag_ops,
+)
 from segflow.runtime.state import (
     AppliedGroup,
     AppliedSegment,
@@ -256,9 +260,10 @@ def _count_members(conn: psycopg.Connection, project: Project, state: AppliedSta
         c.members_after, c.members_before, c.entering, c.leaving = after, before, enter, leave
         if c.action == "retire":
             c.members_after = 0
-    tag_ops = counts_by_segment(row[-1])
+    tag_ops, unlinked = counts_by_segment(row[-1]), unlinked_by_segment(row[-1])
     for c in changes:
         c.tag_adds, c.tag_removes = tag_ops.get(c.id, (0, 0))
+        c.tag_unlinked = unlinked.get(c.id, 0)
 
 
 def plan_for(conn: psycopg.Connection, project: Project, timezone: str, today: dt.date,

@@ -33,6 +33,7 @@ class SegmentChange(BaseModel):
     old_tag: str | None = None
     tag_adds: int | None = 0
     tag_removes: int | None = 0
+    tag_unlinked: int | None = 0  # members the tag cannot go to: no Shopify customer id
     old_source: str | None = None
     new_source: str | None = None
     compiled_sql: str | None = None

@@ -49,6 +49,10 @@ def tag_sync(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
                 f"Last synced: {_when(state.last_synced)}." if state.last_synced else
                 "Never synced yet: `seg sync` (or `seg run`, which ends with it) sends the "
                 "operations."]
+        if state.unlinked:
+            meta.append(f"{state.unlinked:,} member{' has' if state.unlinked == 1 else 's have'}"
+                        " no Shopify customer id (the import gave none, so segflow derived "
+                        "one): the tag is never sent for them.")
         if waiting and state.last_synced:
             meta.append(f"{waiting:,} operation{' is' if waiting == 1 else 's are'} waiting for "
                         "the next `seg sync`.")

@@ -25,8 +25,8 @@ def test_fake_answers_have_shopify_shapes(snapshot):
     document, variables = build_document([TagCall(7, "add", ("a",)), TagCall(9, "add", ("b",))])
     ok = fake.graphql({"query": document, "variables": variables})
     throttled = fake.graphql({"query": document, "variables": variables})
-    too_big, _ = build_document([TagCall(i, "add", ("a",)) for i in range(4)])
-    refused = fake.graphql({"query": too_big, "variables": {}})
+    too_big, big_variables = build_document([TagCall(i, "add", ("a",)) for i in range(1, 5)])
+    refused = fake.graphql({"query": too_big, "variables": big_variables})
     assert {"ok": ok, "throttled": throttled, "too_big": refused} == snapshot
     assert fake.customers[7] == ["x", "a"]
 

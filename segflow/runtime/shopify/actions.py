@@ -21,6 +21,7 @@ class ActionResult:
     action_id: int
     targeted: int
     queued: Queued
+    unlinked: int = 0  # targeted members without a Shopify customer id: nothing sent
 
 
 def _segment(conn: psycopg.Connection, segment_id: str) -> tuple[int, str | None]:
@@ -59,7 +60,9 @@ def assign(conn: psycopg.Connection, segment_id: str, tag: str) -> ActionResult:
             " SELECT customer_id, %s::text AS tag, %s::text AS segment_id"
             " FROM segflow.customer_segments WHERE %s = ANY(segments)",
             (tag, segment_id, ordinal))
-        targeted = conn.execute("SELECT count(*) FROM _tag_desired").fetchone()[0]
+        targeted, unlinked = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE customer_id <= 0) FROM _tag_desired"
+        ).fetchone()
         # members already carrying it as ours keep it, now on behalf of this action
         conn.execute(
             "UPDATE segflow.applied_tags AS a SET action_id = %s FROM _tag_desired AS d"
@@ -68,7 +71,7 @@ def assign(conn: psycopg.Connection, segment_id: str, tag: str) -> ActionResult:
         queued = write_ops(conn, f"tags assign {segment_id}", action_id)
         conn.execute("UPDATE segflow.tag_actions SET customers = %s WHERE action_id = %s",
                      (targeted, action_id))
-    return ActionResult(action_id, targeted, queued)
+    return ActionResult(action_id, targeted, queued, unlinked)
 
 
 def remove(conn: psycopg.Connection, tag: str, segment_id: str | None = None) -> ActionResult:
@@ -104,7 +107,19 @@ def remove(conn: psycopg.Connection, tag: str, segment_id: str | None = None) ->
 
 
 HISTORY_COLUMNS = ["action_id", "kind", "tag", "segment", "customers", "operations", "done",
-                   "failed", "waiting", "status", "created_at"]
+                   "failed", "waiting", "cancelled", "status", "created_at"]
+
+
+def _status(done: int, failed: int, waiting: int, cancelled: int) -> str:
+    """An action's status from its operations; cancelled ones (overtaken before they were
+    sent) are not `done`: an action all of whose operations were cancelled is `cancelled`."""
+    if waiting:
+        return "waiting"
+    if failed:
+        return "failed" if not done else "partly failed"
+    if cancelled:
+        return "cancelled" if not done else "partly cancelled"
+    return "done"
 
 
 def history(conn: psycopg.Connection, limit: int | None = None) -> list[dict]:
@@ -116,6 +131,7 @@ def history(conn: psycopg.Connection, limit: int | None = None) -> list[dict]:
                count(o.op_id) FILTER (WHERE o.status = 'done'),
                count(o.op_id) FILTER (WHERE o.status = 'failed'),
                count(o.op_id) FILTER (WHERE o.status IN ('pending', 'sent')),
+               count(o.op_id) FILTER (WHERE o.status = 'cancelled'),
                a.created_at
         FROM segflow.tag_actions AS a
         LEFT JOIN segflow.tag_outbox AS o ON o.action_id = a.action_id
@@ -124,11 +140,11 @@ def history(conn: psycopg.Connection, limit: int | None = None) -> list[dict]:
         LIMIT %s
         """, (limit,)).fetchall()
     out = []
-    for action_id, kind, tag, segment, customers, ops, done, failed, waiting, created in rows:
-        status = ("waiting" if waiting else "failed" if failed and not done
-                  else "partly failed" if failed else "done")
+    for (action_id, kind, tag, segment, customers, ops, done, failed, waiting, cancelled,
+         created) in rows:
         out.append({"action_id": action_id, "kind": kind, "tag": tag, "segment": segment,
                     "customers": customers, "operations": ops, "done": done, "failed": failed,
-                    "waiting": waiting, "status": status,
+                    "waiting": waiting, "cancelled": cancelled,
+                    "status": _status(done, failed, waiting, cancelled),
                     "created_at": created.isoformat(timespec="seconds")})
     return out

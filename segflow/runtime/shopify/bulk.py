@@ -3,8 +3,9 @@
 Shopify runs a bulk mutation once per line of a JSONL file of variables: the file is uploaded
 to a staged target (`stagedUploadsCreate`, resource BULK_MUTATION_VARIABLES), the operation is
 started with `bulkOperationRunMutation(mutation, stagedUploadPath)` (the target's `key`), polled
-through `currentBulkOperation(type: MUTATION)` until it ends, and its results are read back as
-JSONL, one line per input line (`__lineNumber`). The access token goes only to the Admin API,
+through `bulkOperation(id:)` (API 2026-01 and later; `currentBulkOperation(type:)` before)
+until it ends, and its results are read back as JSONL, one line per input line
+(`__lineNumber`). The access token goes only to the Admin API,
 never to the upload or download URLs.
 """
 
@@ -33,25 +34,43 @@ _STAGE = """mutation Stage($input: [StagedUploadInput!]!) {
 }"""
 
 _RUN = """mutation Run($mutation: String!, $path: String!) {
-  bulkOperationRunMutation(mutation: $mutation, stagedUploadPath: $path) {
+  bulkOperationRunMutation(mutation: $mutation, stagedUploadPath: $path, groupObjects: false) {
     bulkOperation { id status }
     userErrors { field message code }
   }
 }"""
 
-_POLL = """query Poll {
+_POLL_CURRENT = """query Poll {
   currentBulkOperation(type: %s) {
     id status errorCode objectCount url partialDataUrl
   }
 }"""
 
+POLL_BY_ID = """query Poll($id: ID!) {
+  bulkOperation(id: $id) {
+    id status errorCode objectCount url partialDataUrl
+  }
+}"""
+
+BY_ID_SINCE = "2026-01"  # the first version with the `bulkOperation(id:)` query
+
+
+def polls_by_id(version: str | None) -> bool:
+    """Whether this API version has `bulkOperation(id:)` (else `currentBulkOperation`)."""
+    return version is not None and (version == "unstable" or version >= BY_ID_SINCE)
+
 
 def await_operation(client: AdminClient, bulk_id: str, kind: str, *, poll_seconds: float,
                     sleep: Callable[[float], None] = time.sleep) -> dict:
-    """Poll `currentBulkOperation(type: kind)` until the operation ends; its last state."""
+    """Poll the operation until it ends; its last state."""
+    by_id = polls_by_id(client.served_version or client.api_version)
     while True:
-        current = (client.execute(_POLL % kind, {}).get("data") or {}).get(
-            "currentBulkOperation")
+        if by_id:
+            current = (client.execute(POLL_BY_ID, {"id": bulk_id}).get("data") or {}).get(
+                "bulkOperation")
+        else:
+            current = (client.execute(_POLL_CURRENT % kind, {}).get("data") or {}).get(
+                "currentBulkOperation")
         if not current or current.get("id") != bulk_id:
             raise ShopifyError(f"lost track of bulk operation {bulk_id}")
         if current["status"] in TERMINAL:

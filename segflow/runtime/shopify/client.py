@@ -9,38 +9,54 @@ header: it is not in the client's repr, nor in any error this module raises.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from segflow.errors import SegflowError
+from segflow.runtime.shopify.auth import ClientCredentials, Secret, StaticToken
+from segflow.runtime.shopify.redact import redact
 from segflow.runtime.shopify.throttle import Backoff, CostBucket, retry_after_seconds
+
+__all__ = ["AdminClient", "CallResult", "RequestRefused", "Secret", "ShopifyError", "TagCall"]
 
 MUTATIONS = {"add": "tagsAdd", "remove": "tagsRemove"}
 THROTTLE_RETRIES = 100  # THROTTLED answers tolerated for one request (each waits for the bucket)
 
 
-class Secret:
-    """A value that never prints: repr / str show `***` (debuggers, locals in tracebacks)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str):
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-
 class ShopifyError(SegflowError):
     """Shopify could not be reached or refused the request as a whole (nothing recorded)."""
+
+
+_VARIABLE = re.compile(r"Variable \$?(\w+) of type")
+
+
+class RequestRefused(ShopifyError):
+    """The API answered with errors and no data: nothing in the document ran.
+
+    Shopify does this for a whole request when one variable is malformed (`Variable $id3 of
+    type ID! was provided invalid value`) or the document does not validate.
+    """
+
+    def __init__(self, message: str, errors: list[dict]):
+        super().__init__(message)
+        self.errors = errors
+
+    def variables(self) -> dict[str, str]:
+        """{variable name: its problem} for errors that name a variable."""
+        out = {}
+        for e in self.errors:
+            m = _VARIABLE.match(str(e.get("message", "")))
+            if m:
+                problems = (e.get("extensions") or {}).get("problems") or []
+                detail = "; ".join(str(p.get("explanation")) for p in problems
+                                   if isinstance(p, dict) and p.get("explanation"))
+                out[m[1]] = f"{e['message']}" + (f": {detail}" if detail else "")
+        return out
 
 
 @dataclass(frozen=True)
@@ -74,14 +90,21 @@ def build_document(calls: Sequence[TagCall]) -> tuple[str, dict]:
     return document, variables
 
 
+Auth = StaticToken | ClientCredentials
+_log = logging.getLogger("segflow.shopify")
+_VERSION = re.compile(r"/admin/api/([\w-]+)/graphql\.json$")
+
+
 class AdminClient:
     """POSTs GraphQL documents to one shop's Admin API."""
 
-    def __init__(self, url: str, token: str, *, timeout: float = 30.0, max_attempts: int = 8,
-                 backoff: Backoff | None = None, sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(self, url: str, token: str | Auth, *, timeout: float = 30.0,
+                 max_attempts: int = 8, backoff: Backoff | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None,
+                 warn: Callable[[str], None] | None = None):
         self.url = url
-        self.__token = Secret(token)
+        self.__auth: Auth = StaticToken(token) if isinstance(token, str) else token
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff()
         self.bucket = CostBucket()
@@ -90,6 +113,10 @@ class AdminClient:
         self.retries = 0
         self.throttled = 0
         self.waited = 0.0
+        found = _VERSION.search(url)
+        self.api_version = found[1] if found else None
+        self.served_version: str | None = None
+        self.warn = warn or _log.warning
         self._http = httpx.Client(timeout=timeout, transport=transport)
 
     def __repr__(self) -> str:
@@ -107,8 +134,10 @@ class AdminClient:
         self.close()
 
     def _scrub(self, text: str) -> str:
-        token = self.__token.reveal()
-        return text.replace(token, "***") if token else text
+        for secret in self.__auth.secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return redact(text)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
@@ -116,9 +145,18 @@ class AdminClient:
             self.sleep(seconds)
 
     def tag_calls(self, calls: Sequence[TagCall]) -> list[CallResult]:
-        """Send the calls in one request; one result per call, in order."""
+        """Send the calls in one request; one result per call, in order.
+
+        When Shopify refuses the whole request (a malformed variable), the calls it names fail
+        and the others are sent again; a refusal that names none is split in halves, so one
+        bad operation never fails or stalls the rest.
+        """
+        calls = list(calls)
         document, variables = build_document(calls)
-        body = self.execute(document, variables, mutations=len(calls))
+        try:
+            body = self.execute(document, variables, mutations=len(calls))
+        except RequestRefused as exc:
+            return self._split(calls, exc)
         data = body.get("data") or {}
         field_errors = {str(e.get("path", [None])[0]): e.get("message", "error")
                         for e in body.get("errors") or [] if e.get("path")}
@@ -133,29 +171,65 @@ class AdminClient:
                 str(e.get("message", "error")) for e in errors)) if errors else None))
         return out
 
+    def _split(self, calls: list[TagCall], exc: RequestRefused) -> list[CallResult]:
+        if len(calls) == 1:
+            return [CallResult(self._scrub(exc.message))]
+        named = exc.variables()
+        bad = {i: named[f"{kind}{i}"] for i in range(len(calls)) for kind in ("id", "tags")
+               if f"{kind}{i}" in named}
+        if not bad:
+            half = len(calls) // 2
+            return self.tag_calls(calls[:half]) + self.tag_calls(calls[half:])
+        rest = [i for i in range(len(calls)) if i not in bad]
+        results = dict(zip(rest, self.tag_calls([calls[i] for i in rest]) if rest else [],
+                           strict=True))
+        results.update({i: CallResult(self._scrub(f"Shopify refused the request: {m}"))
+                        for i, m in bad.items()})
+        return [results[i] for i in range(len(calls))]
+
+    def _check_version(self, response: httpx.Response) -> None:
+        served = response.headers.get("X-Shopify-API-Version")
+        if not served or served == self.served_version:
+            return
+        self.served_version = served
+        if self.api_version and served != self.api_version:
+            self.warn(f"Shopify served Admin API version {served}, not the {self.api_version} "
+                      "asked for (a retired version falls forward to the oldest supported "
+                      "one): set [shopify] api_version to a supported version "
+                      "(docs/shopify.md)")
+
+    def _post(self, document: str, variables: dict) -> httpx.Response:
+        token = self.__auth.token(self._http)
+        return self._http.post(self.url, json={"query": document, "variables": variables},
+                               headers={"X-Shopify-Access-Token": token,
+                                        "Content-Type": "application/json"})
+
     def execute(self, document: str, variables: dict, *, mutations: int = 1) -> dict:
         """POST one GraphQL document; retries until an answer that is not a transient error."""
         attempt = 0
         throttles = 0
+        refreshed = False
         while True:
             cost = self.bucket.cost_per_mutation * mutations
             self._pause(self.bucket.wait_for(cost))
             self.bucket.spend(cost)
             self.requests += 1
             try:
-                response = self._http.post(
-                    self.url, json={"query": document, "variables": variables},
-                    headers={"X-Shopify-Access-Token": self.__token.reveal(),
-                             "Content-Type": "application/json"})
+                response = self._post(document, variables)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 attempt = self._transient(attempt, f"{type(exc).__name__} from Shopify")
                 continue
+            self._check_version(response)
             if response.status_code == 429:
                 attempt = self._transient(attempt, "HTTP 429 from Shopify",
                                           retry_after_seconds(response.headers.get("Retry-After")))
                 continue
             if response.status_code >= 500:
                 attempt = self._transient(attempt, f"HTTP {response.status_code} from Shopify")
+                continue
+            if response.status_code == 401 and self.__auth.refreshable and not refreshed:
+                refreshed = True  # an expired or revoked token: ask for a new one, once
+                self.__auth.invalidate()
                 continue
             if response.status_code in (401, 403):
                 raise ShopifyError(f"Shopify refused the access token (HTTP {response.status_code}"
@@ -184,9 +258,10 @@ class AdminClient:
                 continue
             self.bucket.learn_cost(cost_info.get("requestedQueryCost"), mutations)
             if body.get("errors") and not body.get("data"):
-                first = body["errors"][0]
-                raise ShopifyError("Shopify refused the request: " + self._scrub(
-                    str(first.get("message", first) if isinstance(first, dict) else first)))
+                errors = [e if isinstance(e, dict) else {"message": str(e)}
+                          for e in body["errors"]]
+                raise RequestRefused("Shopify refused the request: " + self._scrub(
+                    "; ".join(str(e.get("message", e)) for e in errors[:3])), errors)
             return body
 
     def upload(self, url: str, fields: dict[str, str], filename: str, content: bytes) -> None:
@@ -206,18 +281,33 @@ class AdminClient:
         raise ShopifyError(f"the staged upload failed {self.max_attempts} times in a row")
 
     def download(self, url: str) -> bytes:
-        """GET a bulk operation's result file (a signed URL: no Shopify token)."""
+        """GET a bulk operation's result file whole (small files: bulk mutation results)."""
+        return b"".join(line + b"\n" for line in self.stream_lines(url))
+
+    def stream_lines(self, url: str) -> Iterator[bytes]:
+        """The lines of a bulk result file (a signed URL: no Shopify token), streamed.
+
+        Failures before the first line are retried; a connection lost mid-file raises
+        ShopifyError (what was read stays read: the caller decides).
+        """
         for attempt in range(self.max_attempts):
+            started = False
             try:
-                response = self._http.get(url)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
-                self._pause(self.backoff.delay(attempt + 1))
-                continue
-            if response.status_code == 200:
-                return response.content
-            if response.status_code < 500:
-                raise ShopifyError(f"the bulk result file was refused (HTTP "
-                                   f"{response.status_code})")
+                with self._http.stream("GET", url) as response:
+                    if response.status_code == 200:
+                        for line in response.iter_lines():
+                            started = True
+                            if line.strip():
+                                yield line.encode()
+                        return
+                    if response.status_code < 500:
+                        raise ShopifyError(f"the bulk result file was refused (HTTP "
+                                           f"{response.status_code})")
+            except (httpx.TimeoutException, httpx.NetworkError,
+                    httpx.RemoteProtocolError) as exc:
+                if started:
+                    raise ShopifyError(f"the bulk result download broke off "
+                                       f"({type(exc).__name__}); run the import again") from None
             self._pause(self.backoff.delay(attempt + 1))
         raise ShopifyError(f"downloading the bulk result failed {self.max_attempts} times")
 

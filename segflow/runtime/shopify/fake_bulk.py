@@ -1,6 +1,9 @@
 """The fake's bulk mutations: staged uploads, `bulkOperationRunMutation` run in a thread over
-the uploaded JSONL, `currentBulkOperation` polling and a JSONL result file, in Shopify's shapes.
-One bulk mutation at a time, as older API versions allow."""
+the uploaded JSONL, `bulkOperation(id:)` / `currentBulkOperation` polling and a JSONL result
+file, in Shopify's shapes. One bulk mutation at a time, as older API versions allow. A bulk
+query's result is written as it is read (not held whole), with children as their own lines
+(`__parentId`); ungrouped (`groupObjects: false`, the default from 2026-01) some children come
+before their parent, as the docs allow."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 _MUTATION = re.compile(r"(tagsAdd|tagsRemove)\s*\(")
@@ -28,11 +31,13 @@ class BulkOperation:
     status: str = "CREATED"
     results: list[str] = field(default_factory=list)
     kind: str = "MUTATION"  # or QUERY
+    lines_of: Callable[[], Iterator[str]] | None = None  # a query's result, produced lazily
+    count: int = 0
 
     def view(self, base_url: str, number: int) -> dict:
-        done = self.status == "COMPLETED" and bool(self.results)
+        done = self.status == "COMPLETED" and bool(self.results or self.count)
         return {"id": self.id, "status": self.status, "errorCode": None,
-                "objectCount": str(len(self.results)),
+                "objectCount": str(self.count or len(self.results)),
                 "url": f"{base_url}/_fake/results/{number}.jsonl" if done else None,
                 "partialDataUrl": None}
 
@@ -115,34 +120,52 @@ class FakeBulk:
                                                                                   number)}
         return {"currentBulkOperation": None}
 
+    def by_id(self, base_url: str, bulk_id: str) -> dict:
+        for number, op in enumerate(self.operations, 1):
+            if op.id == bulk_id:
+                return {"bulkOperation": op.view(base_url, number)}
+        return {"bulkOperation": None}
+
     def run_query(self, variables: dict, customers: list[dict], orders: list[dict]) -> dict:
         """Export customers or orders (the selection set is not checked: full objects)."""
         query = variables.get("query") or ""
+        grouped = variables.get("groupObjects", False) is not False
         since = re.search(r"updated_at:>=\\?'([^'\\]+)", query)
 
         def fresh(node: dict) -> bool:
             return since is None or node.get("updatedAt", "") >= since[1]
 
-        results: list[str] = []
         if re.search(r"\borders\b", query):
-            for order in filter(fresh, orders):  # nested connections: their own lines
-                results.append(json.dumps({k: v for k, v in order.items()
-                                           if k not in ORDER_CONNECTIONS}))
-                results += [json.dumps({**child, "__parentId": order["id"]})
-                            for key in ORDER_CONNECTIONS for child in order.get(key, [])]
+            chosen = list(filter(fresh, orders))
+
+            def lines() -> Iterator[str]:  # nested connections: their own lines
+                for i, order in enumerate(chosen):
+                    parent = json.dumps({k: v for k, v in order.items()
+                                         if k not in ORDER_CONNECTIONS})
+                    children = [json.dumps({**child, "__parentId": order["id"]})
+                                for key in ORDER_CONNECTIONS for child in order.get(key, [])]
+                    yield from ([parent, *children] if grouped or i % 2 == 0
+                                else [*children, parent])
+            count = len(chosen) + sum(len(o.get(key, [])) for o in chosen
+                                      for key in ORDER_CONNECTIONS)
         else:
-            results = [json.dumps(c) for c in filter(fresh, customers)]
+            chosen = list(filter(fresh, customers))
+
+            def lines() -> Iterator[str]:
+                return (json.dumps(c) for c in chosen)
+            count = len(chosen)
         op = BulkOperation(f"gid://shopify/BulkOperation/{len(self.operations) + 1}", "", [],
-                           status="COMPLETED", results=results, kind="QUERY")
+                           status="COMPLETED", kind="QUERY", lines_of=lines, count=count)
         self.operations.append(op)
         self.last_query = query
         return {"bulkOperationRunQuery": {"bulkOperation": {"id": op.id, "status": "CREATED"},
                                           "userErrors": []}}
 
-    def result_file(self, number: int) -> bytes | None:
+    def result_lines(self, number: int) -> Iterator[str] | None:
+        """The result file's lines (None: no such file)."""
         if not 1 <= number <= len(self.operations):
             return None
         op = self.operations[number - 1]
         if op.status != "COMPLETED":
             return None
-        return "".join(line + "\n" for line in op.results).encode()
+        return op.lines_of() if op.lines_of else iter(op.results)

@@ -1,17 +1,23 @@
 """`seg ingest shopify-api`: customers and orders from the Admin API into the canonical tables.
 
-Each resource is exported by one bulk query (`bulkOperationRunQuery`, polled to completion, its
-JSONL read back; line items arrive as their own lines with `__parentId`). After the first load
+The app's granted scopes are checked first: without `read_all_orders` Shopify shows only the
+last 60 days of orders, and facts computed from that would be silently wrong, so the import is
+refused. Each resource is exported by one bulk query (`bulkOperationRunQuery` with
+`groupObjects: false`, polled to completion); its JSONL result is streamed line by line (line
+items arrive as their own lines with `__parentId`, before or after their order) and staged in
+bounded batches with COPY, so memory stays flat whatever the shop's size. After the first load
 only what changed is asked for (`updated_at:>=` the newest `updatedAt` seen, kept in
-`segflow.shopify_imports`). Both files are downloaded before anything is written; then one
-transaction upserts only rows that differ, replaces the lines of the orders read, and refreshes
-`customer_order_index` for the customers whose orders changed.
+`segflow.shopify_imports`). Everything happens in one transaction: staging, then upserting only
+rows that differ, replacing the lines of the orders read, refreshing `customer_order_index` for
+the customers whose orders changed, and moving the cursor. A crash or a broken download leaves
+the store as it was, and the next run asks for the same changes again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +25,7 @@ import psycopg
 import sqlglot
 
 from segflow.compiler.tables import refresh_order_index
+from segflow.errors import SegflowError
 from segflow.runtime.ingest.channels import channel_for_api
 from segflow.runtime.ingest.discounts import api_titles
 from segflow.runtime.ingest.products import variant_title
@@ -57,11 +64,15 @@ _ORDERS = """{ orders%(filter)s { edges { node {
 } } } }"""
 
 _RUN = """mutation Export($query: String!) {
-  bulkOperationRunQuery(query: $query) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) {
     bulkOperation { id status }
     userErrors { field message }
   }
 }"""
+
+SCOPES = """{ currentAppInstallation { accessScopes { handle } } }"""
+REQUIRED_SCOPES = ("read_customers", "read_orders", "read_all_orders")
+BATCH_ROWS = 5000  # rows staged per COPY: what the import holds in memory at a time
 
 CUSTOMER_COLS = ("email", "first_name", "last_name", "phone", "created_at", "updated_at", "tags",
                  "company", "city", "province", "province_code", "country", "country_code",
@@ -101,8 +112,9 @@ def _money(node: dict | None) -> Decimal | None:
     return Decimal(str(amount)) if amount is not None else None
 
 
-def export(client: AdminClient, query: str, *, poll_seconds: float = 2.0) -> list[dict]:
-    """Run one bulk query to completion; its JSONL objects."""
+def export_lines(client: AdminClient, query: str, *,
+                 poll_seconds: float = 2.0) -> Iterator[dict]:
+    """Run one bulk query to completion; its JSONL objects, streamed one at a time."""
     body = client.execute(_RUN, {"query": query})
     started = (body.get("data") or {}).get("bulkOperationRunQuery") or {}
     if started.get("userErrors"):
@@ -114,8 +126,36 @@ def export(client: AdminClient, query: str, *, poll_seconds: float = 2.0) -> lis
         raise ShopifyError(f"the bulk query ended {current['status']} "
                            f"({current.get('errorCode') or 'no error code'}); nothing was written")
     if not current.get("url"):  # no objects matched
-        return []
-    return [json.loads(x) for x in client.download(current["url"]).splitlines() if x.strip()]
+        return
+    for line in client.stream_lines(current["url"]):
+        yield json.loads(line)
+
+
+def export(client: AdminClient, query: str, *, poll_seconds: float = 2.0) -> list[dict]:
+    """Run one bulk query to completion; its JSONL objects (small exports, tests)."""
+    return list(export_lines(client, query, poll_seconds=poll_seconds))
+
+
+def granted_scopes(client: AdminClient) -> set[str]:
+    """The access scopes the app holds on this shop (`currentAppInstallation`)."""
+    data = (client.execute(SCOPES, {}).get("data") or {}).get("currentAppInstallation") or {}
+    return {str(s.get("handle")) for s in data.get("accessScopes") or []}
+
+
+def check_scopes(client: AdminClient) -> None:
+    """Refuse an import Shopify would silently truncate (no read_all_orders) or refuse."""
+    missing = [s for s in REQUIRED_SCOPES if s not in granted_scopes(client)]
+    if not missing:
+        return
+    why = (" Without read_all_orders Shopify shows only the last 60 days of orders, so first "
+           "orders, order counts and lifetime value would be computed from a cut history."
+           if "read_all_orders" in missing else "")
+    raise SegflowError(
+        f"the Shopify app lacks the access scope{'s' if len(missing) > 1 else ''} "
+        f"{', '.join(missing)}: nothing was imported.{why} Grant "
+        f"{'them' if len(missing) > 1 else 'it'} to the app (Dev Dashboard: the app's version, "
+        "Access scopes; read_all_orders must first be requested in the app's API access "
+        "settings), release and reinstall, then import again (docs/shopify.md)")
 
 
 def customer_row(c: dict) -> tuple:
@@ -163,27 +203,6 @@ def line_row(order_id: int, line_no: int, li: dict) -> tuple:
             list(product.get("tags") or []))
 
 
-def split_order_objects(objects: list[dict]) -> tuple[list[dict], list[tuple]]:
-    """The orders and line rows of an orders bulk result. Every nested connection arrives as its
-    own JSONL objects with `__parentId`: line items (`LineItem` ids) become line rows numbered in
-    file order; discount applications are put back on their order as `discountApplications`."""
-    orders = [o for o in objects if "__parentId" not in o]
-    by_id = {o["id"]: o for o in orders}
-    lines: list[tuple] = []
-    numbers: dict[int, int] = {}
-    for child in (o for o in objects if "__parentId" in o):
-        if not str(child.get("id", "")).startswith("gid://shopify/LineItem/"):
-            parent = by_id.get(child["__parentId"])
-            if parent is not None:
-                parent.setdefault("discountApplications", []).append(child)
-            continue
-        order_id = _id(child["__parentId"])
-        assert order_id is not None
-        numbers[order_id] = numbers.get(order_id, 0) + 1
-        lines.append(line_row(order_id, numbers[order_id], child))
-    return orders, lines
-
-
 def _upsert(table: str, key: tuple[str, ...], cols: tuple[str, ...], staged: str) -> str:
     """Insert or update only rows that differ (same shape as the CSV import's upserts)."""
     t = ", ".join(f"t.{c}" for c in cols)
@@ -209,46 +228,124 @@ def _filter(since: dt.datetime | None) -> str:
 
 
 def import_from_api(conn: psycopg.Connection, client: AdminClient, *, full: bool = False,
-                    poll_seconds: float = 2.0) -> ApiImport:
-    """Export customers then orders, then write both in one transaction."""
+                    poll_seconds: float = 2.0, batch_rows: int = BATCH_ROWS) -> ApiImport:
+    """Check the scopes, export customers then orders, stage and write them in one transaction."""
+    check_scopes(client)
     since = {r: None if full else _since(conn, r) for r in ("customers", "orders")}
     summary = ApiImport(incremental=any(since.values()))
-    customers = export(client, _CUSTOMERS % {"filter": _filter(since["customers"])},
-                       poll_seconds=poll_seconds)
-    objects = export(client, _ORDERS % {"filter": _filter(since["orders"])},
-                     poll_seconds=poll_seconds)
-    orders, lines = split_order_objects(objects)
-    summary.customers, summary.orders, summary.line_items = len(customers), len(orders), len(lines)
     with conn.transaction():
-        _write(conn, [customer_row(c) for c in customers], [order_row(o) for o in orders],
-               lines, summary)
-        for resource, items in (("customers", customers), ("orders", orders)):
-            newest = max((x["updatedAt"] for x in items if x.get("updatedAt")), default=None)
-            if newest:
+        _create_staging(conn)
+        stage = _Stager(conn, batch_rows)
+        newest = {
+            "customers": stage.customers(export_lines(
+                client, _CUSTOMERS % {"filter": _filter(since["customers"])},
+                poll_seconds=poll_seconds)),
+            "orders": stage.orders(export_lines(
+                client, _ORDERS % {"filter": _filter(since["orders"])},
+                poll_seconds=poll_seconds))}
+        summary.customers, summary.orders, summary.line_items = (
+            stage.counts["customers"], stage.counts["orders"], stage.counts["lines"])
+        _write(conn, summary)
+        for resource, stamp in newest.items():
+            if stamp:
                 conn.execute(
                     "INSERT INTO segflow.shopify_imports (resource, last_updated_at) VALUES"
                     " (%s, %s) ON CONFLICT (resource) DO UPDATE SET last_updated_at ="
                     " greatest(segflow.shopify_imports.last_updated_at, EXCLUDED.last_updated_at),"
-                    " imported_at = now()", (resource, newest))
+                    " imported_at = now()", (resource, stamp))
     return summary
 
 
-def _write(conn: psycopg.Connection, customers: list[tuple], orders: list[tuple],
-           lines: list[tuple], summary: ApiImport) -> None:
+def _create_staging(conn: psycopg.Connection) -> None:
     conn.execute(
         "CREATE TEMP TABLE seg_api_customers ON COMMIT DROP AS SELECT customer_id,"
         f" {', '.join(CUSTOMER_COLS)} FROM store.customers WITH NO DATA;"
         "CREATE TEMP TABLE seg_api_orders ON COMMIT DROP AS SELECT order_id,"
         f" {', '.join(ORDER_COLS)} FROM store.orders WITH NO DATA;"
-        "CREATE TEMP TABLE seg_api_lines ON COMMIT DROP AS SELECT order_id, line_no,"
-        f" {', '.join(LINE_COLS)} FROM store.order_lines WITH NO DATA;"
+        "CREATE TEMP TABLE seg_api_lines_read ON COMMIT DROP AS SELECT 0::bigint AS seq,"
+        f" order_id, line_no, {', '.join(LINE_COLS)} FROM store.order_lines WITH NO DATA;"
+        "CREATE TEMP TABLE seg_api_discounts (seq bigint, order_id bigint, title text)"
+        " ON COMMIT DROP;"
         "CREATE TEMP TABLE seg_affected (customer_id bigint) ON COMMIT DROP")
-    with conn.cursor() as cur:
-        for table, rows in (("seg_api_customers", customers), ("seg_api_orders", orders),
-                            ("seg_api_lines", lines)):
-            with cur.copy(f"COPY {table} FROM STDIN") as copy:
+
+
+class _Stager:
+    """Rows into the staging tables, `batch_rows` at a time through COPY."""
+
+    def __init__(self, conn: psycopg.Connection, batch_rows: int):
+        self.conn, self.batch_rows = conn, batch_rows
+        self.counts = {"customers": 0, "orders": 0, "lines": 0, "children": 0}
+        self.pending: dict[str, list[tuple]] = {"seg_api_customers": [], "seg_api_orders": [],
+                                                "seg_api_lines_read": [], "seg_api_discounts": []}
+
+    def _add(self, table: str, row: tuple) -> None:
+        rows = self.pending[table]
+        rows.append(row)
+        if len(rows) >= self.batch_rows:
+            self.flush(table)
+
+    def flush(self, table: str) -> None:
+        rows = self.pending[table]
+        if rows:
+            with self.conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            rows.clear()
+
+    def customers(self, objects: Iterator[dict]) -> str | None:
+        return self._each(objects, lambda c: (self._add("seg_api_customers", customer_row(c)),
+                                              self._count("customers")))
+
+    def orders(self, objects: Iterator[dict]) -> str | None:
+        """Orders and their nested connections, which arrive as their own objects with
+        `__parentId`, before or after their order: line items (`LineItem` ids) are numbered by
+        their place in the file; discount applications (no id) give the order's titles."""
+        def one(obj: dict) -> None:
+            parent = obj.get("__parentId")
+            if parent is None:
+                self._add("seg_api_orders", order_row(obj))
+                self._count("orders")
+                return
+            order_id = _id(parent)
+            assert order_id is not None
+            self._count("children")
+            if str(obj.get("id", "")).startswith("gid://shopify/LineItem/"):
+                self._count("lines")
+                self._add("seg_api_lines_read", (self.counts["children"],
+                                                 *line_row(order_id, 0, obj)))
+            else:
+                for title in api_titles([obj]):
+                    self._add("seg_api_discounts", (self.counts["children"], order_id, title))
+        return self._each(objects, one)
+
+    def _count(self, what: str) -> None:
+        self.counts[what] += 1
+
+    def _each(self, objects: Iterator[dict], one: Callable[[dict], object]) -> str | None:
+        """Stage every object; the newest `updatedAt` of the parents."""
+        newest: str | None = None
+        for obj in objects:
+            one(obj)
+            stamp = obj.get("updatedAt") if "__parentId" not in obj else None
+            if stamp and (newest is None or stamp > newest):
+                newest = stamp
+        for table in self.pending:
+            self.flush(table)
+        return newest
+
+
+def _write(conn: psycopg.Connection, summary: ApiImport) -> None:
+    """Upsert the staged rows into the store tables (only rows that differ)."""
+    conn.execute(
+        "CREATE TEMP TABLE seg_api_lines ON COMMIT DROP AS SELECT order_id, row_number() OVER"
+        f" (PARTITION BY order_id ORDER BY seq)::int AS line_no, {', '.join(LINE_COLS)}"
+        " FROM seg_api_lines_read")
+    # an order's discount titles, from its discount-application objects, in file order
+    conn.execute(
+        "UPDATE seg_api_orders AS o SET discount_titles = d.titles FROM (SELECT order_id,"
+        " array_agg(title ORDER BY seq) AS titles FROM (SELECT order_id, title, min(seq) AS seq"
+        " FROM seg_api_discounts GROUP BY order_id, title) AS t GROUP BY order_id) AS d"
+        " WHERE o.order_id = d.order_id")
     summary.changed_customers = conn.execute(
         _upsert("store.customers", ("customer_id",), CUSTOMER_COLS, "seg_api_customers")).rowcount
     # customers an order names that no export carried (e.g. a later incremental window)

@@ -132,7 +132,7 @@ def claim(conn: psycopg.Connection, limit: int) -> tuple[list[Operation], int]:
             if (customer_id, tag.lower()) in seen:
                 continue
             seen.add((customer_id, tag.lower()))
-            problem = local_problem(tag, op, tag_count)
+            problem = local_problem(tag, op, tag_count, customer_id)
             if problem:
                 failed.append((op_id, problem))
             else:
@@ -146,8 +146,15 @@ def claim(conn: psycopg.Connection, limit: int) -> tuple[list[Operation], int]:
     return batch, len(failed)
 
 
-def local_problem(tag: str, op: str, tag_count: int | None) -> str | None:
+NO_SHOPIFY_ID = ("the customer has no Shopify customer id (segflow derived one for a customer "
+                 "the import gave none): nothing is sent for it")
+
+
+def local_problem(tag: str, op: str, tag_count: int | None,
+                  customer_id: int | None = None) -> str | None:
     """Why Shopify would refuse this operation, checked before sending; None when fine."""
+    if customer_id is not None and customer_id <= 0:
+        return NO_SHOPIFY_ID
     if op != "add":
         return None
     if not tag.strip():
@@ -208,6 +215,18 @@ def retry_failed(conn: psycopg.Connection) -> int:
     return len(rows)
 
 
+def unlinked_members(conn: psycopg.Connection, segment_id: str | None = None) -> int:
+    """Members of tagged segments without a real Shopify id: their tag is never sent."""
+    where = "" if segment_id is None else " AND s.segment_id = %(segment)s"
+    row = conn.execute(
+        f"SELECT count(DISTINCT cs.customer_id) FROM segflow.customer_segments AS cs"
+        f" CROSS JOIN LATERAL unnest(cs.segments) AS x(ordinal)"
+        f" JOIN segflow.segments AS s ON s.ordinal = x.ordinal"
+        f" WHERE s.tag IS NOT NULL AND s.retired_at IS NULL AND cs.customer_id <= 0{where}",
+        {"segment": segment_id}).fetchone()
+    return int(row[0]) if row else 0
+
+
 def status_counts(conn: psycopg.Connection) -> dict[str, int]:
     counts = dict.fromkeys(("pending", "sent", "done", "failed", "cancelled"), 0)
     counts.update(conn.execute(
@@ -235,6 +254,7 @@ class SegmentTagSync:
     counts: dict[str, int]  # the segment's sync operations (not one-off actions') by status
     failures: list[dict]    # the newest failed ones
     last_synced: dt.datetime | None  # when one of them was last sent (done or failed)
+    unlinked: int = 0       # members without a Shopify customer id: never tagged
 
 
 def segment_tag_sync(conn: psycopg.Connection, segment_id: str,
@@ -267,4 +287,5 @@ def segment_tag_sync(conn: psycopg.Connection, segment_id: str,
         " ORDER BY updated_at DESC, op_id DESC LIMIT %s", (segment_id, failures)).fetchall()
     keys = ("at", "customer_id", "tag", "op", "attempts", "error")
     return SegmentTagSync(segment_id, tag, carriers, waiting, counts,
-                          [dict(zip(keys, r, strict=True)) for r in rows], last)
+                          [dict(zip(keys, r, strict=True)) for r in rows], last,
+                          unlinked_members(conn, segment_id) if tag else 0)

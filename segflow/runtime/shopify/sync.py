@@ -48,8 +48,13 @@ def group_calls(ops: list[outbox.Operation]) -> list[tuple[TagCall, list[int]]]:
 
 
 def open_client(cfg: ShopifyConfig, **kw) -> AdminClient:
-    return AdminClient(cfg.url(), cfg.token(), timeout=cfg.timeout,
-                       max_attempts=cfg.max_attempts, **kw)
+    """A client for the configured shop: a static token, or the client-credentials grant."""
+    from segflow.runtime.shopify.auth import ClientCredentials
+
+    url = cfg.url()  # refuses an endpoint that is not allowed before any secret is read
+    auth = (ClientCredentials(cfg.token_url(), cfg.client_id or "", cfg.client_secret())
+            if cfg.uses_client_credentials() else cfg.token())
+    return AdminClient(url, auth, timeout=cfg.timeout, max_attempts=cfg.max_attempts, **kw)
 
 
 def sync(conn: psycopg.Connection, client: AdminClient, *, batch_size: int = 25,

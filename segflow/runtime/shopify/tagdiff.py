@@ -14,7 +14,10 @@ Rules, all in the SQL below:
   is still waiting, in which case the tag is ours and the remove is simply cancelled;
 - never re-add on its own a tag whose add Shopify refused (a failed operation waits for
   `seg sync --retry-failed`);
-- remove when recorded as ours by the sync (not by a one-off action) and no longer desired.
+- remove when recorded as ours by the sync (not by a one-off action) and no longer desired;
+- never for a customer without a real Shopify id: ids segflow derived for customers an import
+  gave none (`derived_id`, negative) are counted as "unlinked" and never queued, since
+  Shopify would refuse them (and refuse the whole request they are in).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ _ADDS = """
 SELECT d.customer_id, min(d.tag) AS tag, 'add' AS op, min(d.segment_id) AS segment_id
 FROM {desired} AS d
 JOIN store.customers AS c ON c.customer_id = d.customer_id
-WHERE NOT EXISTS (SELECT 1 FROM segflow.applied_tags AS a
+WHERE d.customer_id > 0
+  AND NOT EXISTS (SELECT 1 FROM segflow.applied_tags AS a
                   WHERE a.customer_id = d.customer_id AND lower(a.tag) = lower(d.tag))
   AND (NOT lower(d.tag) = ANY (SELECT lower(t) FROM unnest(c.tags) AS t)
        OR EXISTS (SELECT 1 FROM segflow.tag_outbox AS p
@@ -50,10 +54,24 @@ GROUP BY d.customer_id, lower(d.tag)
 _REMOVES = """
 SELECT a.customer_id, a.tag, 'remove' AS op, a.segment_id
 FROM segflow.applied_tags AS a
-WHERE a.action_id IS NULL
+WHERE a.action_id IS NULL AND a.customer_id > 0
   AND NOT EXISTS (SELECT 1 FROM {desired} AS d
                   WHERE d.customer_id = a.customer_id AND lower(d.tag) = lower(a.tag))
 """
+
+
+# desired (customer, tag) pairs that cannot be sent: the customer has no real Shopify id
+_UNLINKED = """
+SELECT d.customer_id, min(d.tag) AS tag, 'unlinked' AS op, min(d.segment_id) AS segment_id
+FROM {desired} AS d
+WHERE d.customer_id <= 0
+GROUP BY d.customer_id, lower(d.tag)
+"""
+
+
+def unlinked_sql(desired: str) -> str:
+    """Members a tag would go to who have no real Shopify customer id (counted, never sent)."""
+    return _UNLINKED.format(desired=desired)
 
 
 def adds_sql(desired: str) -> str:
@@ -94,8 +112,9 @@ def with_plan_tag_ops(query: exp.Select, changed: list[str],
         "SELECT coalesce(json_agg(json_build_array(t.tag, t.op, t.segment_id, t.n)), '[]')"
         " FROM (SELECT tag, op, segment_id, count(*) AS n FROM tag_ops"
         " GROUP BY tag, op, segment_id) AS t", read="postgres")
+    ops = diff_sql("tag_desired") + "UNION ALL" + unlinked_sql("tag_desired")
     return (query.with_("tag_desired", as_=union)
-            .with_("tag_ops", as_=sqlglot.parse_one(diff_sql("tag_desired"), read="postgres"))
+            .with_("tag_ops", as_=sqlglot.parse_one(ops, read="postgres"))
             .select(exp.alias_(exp.Subquery(this=summary), "tag_ops")))
 
 
@@ -103,6 +122,16 @@ def counts_by_segment(rows: list) -> dict[str, tuple[int, int]]:
     """{segment id: (adds, removes)} from the plan's tag_ops column."""
     out: dict[str, list[int]] = {}
     for _tag, op, segment_id, n in rows or []:
-        pair = out.setdefault(segment_id, [0, 0])
-        pair[0 if op == "add" else 1] += int(n)
+        if op in ("add", "remove"):
+            pair = out.setdefault(segment_id, [0, 0])
+            pair[0 if op == "add" else 1] += int(n)
     return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def unlinked_by_segment(rows: list) -> dict[str, int]:
+    """{segment id: members its tag cannot go to (no Shopify id)} from the tag_ops column."""
+    out: dict[str, int] = {}
+    for _tag, op, segment_id, n in rows or []:
+        if op == "unlinked":
+            out[segment_id] = out.get(segment_id, 0) + int(n)
+    return out
