@@ -72,14 +72,21 @@ MAX_TEXT = 40  # widest a text column gets, wrapping beyond
 BOXED, COMPACT = (4, 3), (0, 2)
 
 
+def _width(text: str) -> int:
+    """How many terminal cells the widest line of `text` takes (a CJK letter or an emoji: 2)."""
+    from rich.cells import cell_len
+
+    return max(cell_len(line) for line in text.split("\n"))
+
+
 def _widths(cells: list[list[str]], labels: list[str], whole: list[bool], room: int,
             frame: tuple[int, int], shrink: bool = True) -> list[int] | None:
     """Column widths within `room`: ids and figures whole (their headers may wrap at spaces),
     text columns (with `shrink`) narrowed widest first down to MIN_TEXT; None when even that
     does not fit."""
-    widest = [max([len(line[i]) for line in cells] + [0]) for i in range(len(labels))]
-    word = [max(len(w) for w in label.split()) if label.strip() else 0 for label in labels]
-    widths = [max(w, len(label)) if whole[i] else min(max(w, len(label)), MAX_TEXT)
+    widest = [max([_width(line[i]) for line in cells] + [0]) for i in range(len(labels))]
+    word = [max(_width(w) for w in label.split()) if label.strip() else 0 for label in labels]
+    widths = [max(w, _width(label)) if whole[i] else min(max(w, _width(label)), MAX_TEXT)
               for i, (w, label) in enumerate(zip(widest, labels, strict=True))]
     floor = [max(widest[i], word[i]) if whole[i] else min(widths[i], max(MIN_TEXT, word[i]))
              for i in range(len(labels))]
