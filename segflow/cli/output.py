@@ -72,13 +72,21 @@ MAX_TEXT = 40  # widest a text column gets, wrapping beyond
 BOXED, COMPACT = (4, 3), (0, 2)
 
 
+def _width(text: str) -> int:
+    """How many terminal cells the widest line of `text` takes (a CJK letter or an emoji: 2)."""
+    from rich.cells import cell_len
+
+    return max(cell_len(line) for line in text.split("\n"))
+
+
 def _widths(cells: list[list[str]], labels: list[str], whole: list[bool], room: int,
-            frame: tuple[int, int]) -> list[int] | None:
+            frame: tuple[int, int], shrink: bool = True) -> list[int] | None:
     """Column widths within `room`: ids and figures whole (their headers may wrap at spaces),
-    text columns shrunk widest first down to MIN_TEXT; None when even that does not fit."""
-    widest = [max([len(line[i]) for line in cells] + [0]) for i in range(len(labels))]
-    word = [max(len(w) for w in label.split()) if label.strip() else 0 for label in labels]
-    widths = [max(w, len(label)) if whole[i] else min(max(w, len(label)), MAX_TEXT)
+    text columns (with `shrink`) narrowed widest first down to MIN_TEXT; None when even that
+    does not fit."""
+    widest = [max([_width(line[i]) for line in cells] + [0]) for i in range(len(labels))]
+    word = [max(_width(w) for w in label.split()) if label.strip() else 0 for label in labels]
+    widths = [max(w, _width(label)) if whole[i] else min(max(w, _width(label)), MAX_TEXT)
               for i, (w, label) in enumerate(zip(widest, labels, strict=True))]
     floor = [max(widest[i], word[i]) if whole[i] else min(widths[i], max(MIN_TEXT, word[i]))
              for i in range(len(labels))]
@@ -87,6 +95,8 @@ def _widths(cells: list[list[str]], labels: list[str], whole: list[bool], room: 
         if sum(widths) > room and whole[i]:
             widths[i] = floor[i]
     while sum(widths) > room:  # then: narrow the widest text column
+        if not shrink:
+            return None
         i = max((j for j in range(len(widths)) if widths[j] > floor[j]),
                 key=lambda j: widths[j], default=None)
         if i is None:
@@ -109,8 +119,8 @@ def _stack_text(cells: list[list[str]], labels: list[str], figures: list[bool],
 def _print_table(columns: list[str], cells: list[list[str]], labels: list[str],
                  figures: list[bool], title: str | None) -> None:
     """A table within the terminal's width: ids and figures whole, text wrapped; framed when
-    that fits, compact when only that fits, and else with the text columns stacked under the
-    first one."""
+    it fits with text columns as wide as they need (up to MAX_TEXT), else compact with them
+    narrowed, else compact with the text columns stacked under the first one."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -118,7 +128,7 @@ def _print_table(columns: list[str], cells: list[list[str]], labels: list[str],
     console = Console(file=sys.stdout)  # the terminal's width ($COLUMNS; 80 when not a terminal)
     whole = [i == 0 or figures[i] or is_identifier(c) for i, c in enumerate(columns)]
     frame = BOXED
-    widths = _widths(cells, labels, whole, console.width, BOXED)
+    widths = _widths(cells, labels, whole, console.width, BOXED, shrink=False)
     if widths is None:
         frame = COMPACT
         widths = _widths(cells, labels, whole, console.width, COMPACT)

@@ -89,22 +89,30 @@ def serve(ctx: Context, host: str, port: int, plan: Path | None) -> None:
 @click.option("--members/--no-members", default=True, show_default=True,
               help="Include customer details (emails, names) in the member lists.")
 @click.option("--features/--no-features", default=True, show_default=True,
-              help="Compute each segment's features (they read every order: 0.3-0.9 s a "
-                   "segment on a large store).")
+              help="Compute each segment's features (one pass over every order of the "
+                   "store, for all segments).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress on stderr (there is none when stderr is not a terminal).")
 @pass_ctx
-def report(ctx: Context, out: Path, plan: Path | None, members: bool, features: bool) -> None:
+def report(ctx: Context, out: Path, plan: Path | None, members: bool, features: bool,
+           quiet: bool) -> None:
     """The dashboard's pages as a static site (open index.html, or publish the folder)."""
+    import sys
+    from contextlib import nullcontext
+
+    from segflow.cli.progress import progress
     from segflow.web.app import ReadOnlyDatabase
     from segflow.web.static_site import write_report
     from segflow.web.view import View
 
+    view = View(static=True, members=members, features=features, shop=_shop(ctx),
+                plan_path=_plan_path(ctx, plan), timezone=ctx.config.store.timezone)
     database = ReadOnlyDatabase(_url(ctx))
+    shown = not quiet and sys.stderr.isatty()
     try:
-        with database.transaction() as conn:  # one snapshot for every page
-            result = write_report(conn, out, View(static=True, members=members,
-                                                  features=features, shop=_shop(ctx),
-                                                  plan_path=_plan_path(ctx, plan),
-                                                  timezone=ctx.config.store.timezone))
+        with database.transaction() as conn, \
+                (progress("writing pages", 0) if shown else nullcontext(None)) as tick:
+            result = write_report(conn, out, view, tick)  # one snapshot for every page
     finally:
         database.close()
     click.echo(f"Wrote {result.pages} pages to {result.path}; open {result.path / 'index.html'}")

@@ -21,7 +21,7 @@ import psycopg
 
 from segflow.errors import SegflowError
 from segflow.runtime.analytics import membership
-from segflow.runtime.analytics.features import features_report
+from segflow.runtime.analytics.features import features_report, features_reports
 from segflow.runtime.analytics.journey import JourneyReport, journey_report, state_label
 from segflow.runtime.analytics.overlap import overlap_report
 from segflow.runtime.analytics.revenue import COHORTS, revenue_report
@@ -188,8 +188,10 @@ def features(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
         raise BadRequest(f"top: '{raw_top}' is not a whole number from 1 to {MAX_TOP}")
     day = _day(view, "date", None)
     _tune(conn)
-    report = features_report(conn, segment_id, day=day, top=int(raw_top),
-                             timezone=view.timezone)
+    report = (view.features_of or {}).get(segment_id) if view.static else None
+    if report is None:
+        report = features_report(conn, segment_id, day=day, top=int(raw_top),
+                                 timezone=view.timezone)
     meta = [f"The {report.members:,} members at the end of {report.day} and their counted orders "
             f"placed by then, against all {report.customers:,} customers of the store. Share: of "
             "the members / of all customers with at least one such order; lift: the members' "
@@ -202,6 +204,16 @@ def features(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
               for key, (title, what) in FEATURE_LISTS.items()]
     return {**_form(FEATURE_FIELDS, view, {"top": str(TOP), "date": report.day.isoformat()}),
             "meta": meta, "tables": tables}
+
+
+def all_features(conn: psycopg.Connection, segment_ids: list[str], view: View) -> dict:
+    """The static report's features of every segment at once (one read of the store's orders
+    instead of one a segment); a segment left out computes its own, and says why if it can't."""
+    _tune(conn)
+    try:
+        return features_reports(conn, segment_ids, top=TOP, timezone=view.timezone)
+    except SegflowError:  # no daily run yet: each page explains it in place
+        return {}
 
 
 def features_on_request(conn: psycopg.Connection, segment_id: str, view: View) -> dict:

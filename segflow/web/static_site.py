@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
 
 from segflow.errors import SegflowError
 from segflow.runtime import reports
-from segflow.web import pages
+from segflow.web import analytics, pages
 from segflow.web.render import STATIC_FILES, render, static_file
 from segflow.web.view import Page, View
 
@@ -31,18 +32,38 @@ class Report:
     pages: int
 
 
-def site_pages(conn: psycopg.Connection, view: View) -> list[tuple[str, Page]]:
-    """Every page of the site with its relative path."""
-    out = [("index.html", pages.grid_page(conn, view)),
-           ("groups.html", pages.groups_page(conn, view))]
+Tick = Callable[[int, int], None]  # (pages done, pages in all)
+
+
+def site_pages(conn: psycopg.Connection, view: View,
+               progress: Tick | None = None) -> Iterator[tuple[str, Page]]:
+    """Every page of the site with its relative path, one at a time (`progress` is told after
+    each; the features of every segment are computed first, in one pass, and count as a page)."""
+    segment_ids = [row["id"] for row in reports.segment_grid(conn)[1]]
+    work: list[tuple[str, Callable[[View], Page]]] = [
+        ("index.html", lambda v: pages.grid_page(conn, v)),
+        ("groups.html", lambda v: pages.groups_page(conn, v))]
     for group in reports.groups(conn):
-        out.append((f"groups/{_safe(group['id'])}.html", pages.group_page(conn, group["id"], view)))
-    for row in reports.segment_grid(conn)[1]:
-        out.append((f"segments/{_safe(row['id'])}.html",
-                    pages.segment_page(conn, row["id"], view)))
+        work.append((f"groups/{_safe(group['id'])}.html",
+                     lambda v, g=group["id"]: pages.group_page(conn, g, v)))
+    for sid in segment_ids:
+        work.append((f"segments/{_safe(sid)}.html",
+                     lambda v, s=sid: pages.segment_page(conn, s, v)))
     if pages.saved_plan(view) is not None:
-        out.append(("plan.html", pages.plan_page(conn, view)))
-    return out
+        work.append(("plan.html", lambda v: pages.plan_page(conn, v)))
+    total = len(work) + (1 if view.features and segment_ids else 0)
+    done = 0
+    if total > len(work):
+        view = replace(view, features_of=analytics.all_features(conn, segment_ids, view))
+        done += 1
+        if progress:
+            progress(done, total)
+    for rel, make in work:
+        page = make(view)
+        done += 1
+        if progress:
+            progress(done, total)
+        yield rel, page
 
 
 def _safe(name: str) -> str:
@@ -51,7 +72,8 @@ def _safe(name: str) -> str:
     return name
 
 
-def write_report(conn: psycopg.Connection, out: Path, view: View) -> Report:
+def write_report(conn: psycopg.Connection, out: Path, view: View,
+                 progress: Tick | None = None) -> Report:
     """Render every page into `out` (replacing an earlier report there)."""
     out = out.resolve()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
@@ -60,11 +82,12 @@ def write_report(conn: psycopg.Connection, out: Path, view: View) -> Report:
     out.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        site = site_pages(conn, view)
-        for rel, page in site:
+        written = 0
+        for rel, page in site_pages(conn, view, progress):
             target = build / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(render(page), encoding="utf-8")
+            written += 1
         (build / "static").mkdir()
         for name in STATIC_FILES:
             (build / "static" / name).write_bytes(static_file(name))
@@ -77,4 +100,4 @@ def write_report(conn: psycopg.Connection, out: Path, view: View) -> Report:
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
-    return Report(out, len(site))
+    return Report(out, written)

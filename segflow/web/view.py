@@ -20,6 +20,8 @@ class View:
     timezone: str = "UTC"          # the store's ([store] timezone): the analytics' order days
     features: bool = True          # `seg report --no-features` leaves the features out
     shop: str | None = None        # the shop's domain from [shopify] (nothing else of it)
+    # `seg report`: every segment's features, computed in one pass (segment id -> report)
+    features_of: Mapping[str, object] | None = None
 
     def param(self, name: str, default: str = "") -> str:
         return self.params.get(name, default)

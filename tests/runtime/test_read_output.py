@@ -165,3 +165,49 @@ def test_grid_shows_no_change_against_days_never_recorded(conn, store_db, tmp_pa
     html = _grid_html(store_db)
     assert re.search(r'<span class="d down">1d −1</span>', html)  # vips: 3 -> 2 since DAY1
     assert "7d " not in re.sub(r"<p[^>]*>.*?</p>", "", html, flags=re.S).split("<tbody>")[1]
+
+
+def test_for_all_rows_a_table_fits_the_terminal():
+    """Titles of any text (wide letters, emoji, long words), ids up to 30 characters and any
+    figures: at 80 columns and more, no line of the table is wider than the terminal."""
+    import io
+    import sys
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from rich.cells import cell_len
+
+    from segflow.cli import output
+    from segflow.cli.read_cmds import GRID, HEADERS
+
+    ids = st.from_regex(r"[a-z][a-z0-9_]{0,29}", fullmatch=True)
+    text = st.text(st.characters(categories=("L", "N", "P", "Zs", "So")), max_size=120)
+    figure = st.one_of(st.none(), st.floats(0, 1e9, allow_nan=False))
+    row = st.fixed_dictionaries({"id": ids, "title": text,
+                                 "customer_count": st.integers(0, 10**9),
+                                 "repeat_customer_rate": st.one_of(st.none(), st.floats(0, 1)),
+                                 "lifetime_value": figure, "average_order_value": figure,
+                                 "average_order_count": figure,
+                                 "purchase_interval_days": figure})
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(row, max_size=6), st.integers(80, 160))
+    def check(rows, columns):
+        import os
+
+        out = io.StringIO()
+        old_env, old_out = os.environ.get("COLUMNS"), sys.stdout
+        os.environ["COLUMNS"] = str(columns)
+        sys.stdout = out
+        try:
+            output.emit(rows, GRID, "table", title="Segments", headers=HEADERS)
+        finally:
+            sys.stdout = old_out
+            if old_env is None:
+                os.environ.pop("COLUMNS", None)
+            else:
+                os.environ["COLUMNS"] = old_env
+        wide = [line for line in out.getvalue().splitlines() if cell_len(line) > columns]
+        assert not wide, wide
+
+    check()
