@@ -13,7 +13,7 @@ from segflow.cli.main import EXIT_ERROR, Context, pass_ctx
 from segflow.compiler.evaluation import Evaluation, zone
 from segflow.compiler.project import (
     Project,
-    build_project,
+    check_project,
     discover,
     display_path,
     gc_paused,
@@ -67,11 +67,11 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
     tz = ctx.config.store.timezone
     with gc_paused(freeze=True):  # one batch: parse, check, compile
         sources, diagnostics = parse_files(files, ctx.root)
-        try:
-            project = build_project(sources, ctx.root, diagnostics)
-            _compiled, problems = compile_checked(project, Evaluation(today_in(tz), tz))
-        except SegflowError as exc:
-            problems = exc.diagnostics
+        # every problem: the segments free of them are compiled whatever is broken elsewhere
+        project, problems = check_project(sources, ctx.root, diagnostics)
+        _compiled, compile_problems = compile_checked(project, Evaluation(today_in(tz), tz))
+        problems = sorted([*problems, *compile_problems],
+                          key=lambda d: (d.file or "", d.line or 0, d.col or 0))
     shown = {display_path(p, ctx.root) for p in wanted}
     if paths:
         problems = [d for d in problems if d.file in shown or d.file is None]
