@@ -50,9 +50,13 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool, offl
                                "the database)")
     else:
         from segflow.runtime.plan import plan_for
+        from segflow.runtime.value_check import value_warnings
 
         with ctx.database() as conn:
             the_plan = plan_for(conn, project, tz, today_in(tz))
+            warnings = value_warnings(conn, project)  # values that match nothing (issue 15.21)
+        for warning in warnings:
+            _say(warning.render())
     if out:
         out.write_text(as_json(the_plan), encoding="utf-8")
     if fmt == "json":

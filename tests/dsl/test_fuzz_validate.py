@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import re
 from functools import cache
 from pathlib import Path
 
@@ -94,6 +95,11 @@ HUGE = [
     "9" * 30, "9" * 5000, "-" + "1" * 25 + ".5", "0." + "0" * 40 + "1", "99999999d", "9" * 400 + "y",
     "9999-12-31", "0001-01-01", "2024-02-30", '"' + "x" * 20_000 + '"', '"' + "\\" * 7 + '"',
 ]
+_COMPARISON = re.compile(r"(<=|>=|!=|=|<|>|contains|starts with|in) +(\"[^\"]*\"|\[[^\]]*\]|[\w.-]+)")
+OPERATIONS = ["is set", "is not set", "= 1", "= 0.5", '= "x"', "= true", "= today", "in []",
+              'in ["a", 1]', "not in [2024-01-01]", 'contains ""', 'starts with "x"',
+              "between 2 and 1", "between today - 1d and today", ">= 2024-02-29", "<= -1",
+              "= 9999-12-31", ">= today + 100000y", "!= false", "= 99999999999999999999"]
 tokens = st.one_of(st.sampled_from(KEYWORDS), st.sampled_from(PUNCT), st.sampled_from(CONTROL),
                    st.sampled_from(HUGE), st.text(max_size=6),
                    st.integers(-10**6, 10**6).map(str))
@@ -114,7 +120,13 @@ def _mutate(draw, text: str) -> str:
         n = len(text)
         i = draw(st.integers(0, n))
         j = draw(st.integers(i, min(n, i + 40)))
-        match draw(st.sampled_from(["delete", "duplicate", "move", "insert", "insert", "case"])):
+        match draw(st.sampled_from(["delete", "duplicate", "move", "insert", "insert", "case",
+                                    "operator", "operator"])):
+            case "operator":  # another operator and value after some field: types meet
+                spots = list(_COMPARISON.finditer(text))
+                if spots:
+                    spot = draw(st.sampled_from(spots))
+                    text = text[:spot.start()] + draw(st.sampled_from(OPERATIONS)) + text[spot.end():]
             case "delete":
                 text = text[:i] + text[j:]
             case "duplicate":
