@@ -4,7 +4,10 @@ The AST is built while Lark's LALR parser reduces (no parse tree is made): see `
 
 A syntax error stops Lark at the first problem, so after a failure the file is split at its
 top-level `segment` / `group` lines and each declaration is parsed alone: one run reports a syntax
-error in every broken declaration, not just the first.
+error in every broken declaration, not just the first, and the declarations that parse are kept
+(`PartialParse.source`) so that they are checked too. Common mistakes get a message saying what
+is wrong (`_explain`). Rules nest at most `ast.MAX_NESTING` levels, strings hold no control
+characters, numbers at most MAX_DIGITS digits: past those, a positioned error, never a crash.
 """
 
 from __future__ import annotations
