@@ -22,6 +22,7 @@ class Diagnostic:
     code: str = "error"
     end_col: int | None = field(default=None, compare=False)
     source_line: str | None = field(default=None, compare=False)
+    severity: str = field(default="error", compare=False)  # or "warning": reported, not failing
 
     def location(self) -> str:
         if self.file is None:
@@ -33,7 +34,8 @@ class Diagnostic:
     def render(self) -> str:
         """`file:line:col: message`, then the source line and a caret under the spot."""
         loc = self.location()
-        head = f"{loc}: {self.message}" if loc else self.message
+        message = f"warning: {self.message}" if self.severity == "warning" else self.message
+        head = f"{loc}: {message}" if loc else message
         if self.source_line is None or self.col is None:
             return head
         line = _visible(self.source_line.rstrip("\n").expandtabs(1))
@@ -49,6 +51,7 @@ class Diagnostic:
             "col": self.col,
             "end_col": self.end_col,
             "code": self.code,
+            "severity": self.severity,
             "message": self.message,
         }
 

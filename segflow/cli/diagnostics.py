@@ -12,7 +12,10 @@ def as_text(diagnostics: list[Diagnostic]) -> str:
 
 
 def as_json(diagnostics: list[Diagnostic], **extra) -> str:
-    return json.dumps({"errors": [d.to_dict() for d in diagnostics], **extra}, indent=2)
+    """`errors` (what fails the command) and `warnings` (reported only) apart."""
+    errors = [d.to_dict() for d in diagnostics if d.severity != "warning"]
+    warnings = [d.to_dict() for d in diagnostics if d.severity == "warning"]
+    return json.dumps({"errors": errors, "warnings": warnings, **extra}, indent=2)
 
 
 def _escape_data(text: str) -> str:
@@ -36,6 +39,7 @@ def as_github(diagnostics: list[Diagnostic]) -> str:
             props.append(f"col={d.col}")
         if d.end_col:
             props.append(f"endColumn={d.end_col}")
-        head = "::error " + ",".join(props) if props else "::error"
+        kind = "warning" if d.severity == "warning" else "error"
+        head = f"::{kind} " + ",".join(props) if props else f"::{kind}"
         lines.append(f"{head}::{_escape_data(d.message)}")
     return "\n".join(lines)

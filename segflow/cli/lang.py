@@ -14,7 +14,7 @@ from segflow.cli.output import plural
 from segflow.compiler.evaluation import Evaluation, zone
 from segflow.compiler.project import (
     Project,
-    build_project,
+    check_project,
     discover,
     display_path,
     gc_paused,
@@ -50,14 +50,18 @@ def _same_files(files: list[Path], subset: list[Path]) -> list[Path]:
 @PATHS
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
               show_default=True, help="How to print problems.")
+@click.option("--store", is_flag=True,
+              help="Also look up the rules' text values in the store's data (needs the "
+                   "database): a value that never occurs is a warning, with did-you-mean.")
 @pass_ctx
-def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
+def validate(ctx: Context, paths: tuple[Path, ...], fmt: str, store: bool) -> None:
     """Check segment files: syntax, names, types, references, groups; compile every segment.
 
     Every segment is compiled over shared facts as the daily run does (as of today in the
     store's time zone), so a rule that cannot be compiled fails here, not in the run.
     With PATHS, only problems in those files are reported, but they are checked against the
-    whole project (so references to segments in other files resolve).
+    whole project (so references to segments in other files resolve). Warnings (--store)
+    do not fail the command.
     """
     from segflow.compiler.query import compile_checked
 
@@ -68,28 +72,48 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str) -> None:
     tz = ctx.config.store.timezone
     with gc_paused(freeze=True):  # one batch: parse, check, compile
         sources, diagnostics = parse_files(files, ctx.root)
-        try:
-            project = build_project(sources, ctx.root, diagnostics)
-            _compiled, problems = compile_checked(project, Evaluation(today_in(tz), tz))
-        except SegflowError as exc:
-            problems = exc.diagnostics
+        # every problem: the segments free of them are compiled whatever is broken elsewhere
+        project, problems = check_project(sources, ctx.root, diagnostics)
+        _compiled, compile_problems = compile_checked(project, Evaluation(today_in(tz), tz))
+    if store:
+        problems = [*problems, *store_warnings(ctx, project)]
+    problems = sorted([*problems, *compile_problems],
+                      key=lambda d: (d.file or "", d.line or 0, d.col or 0))
     shown = {display_path(p, ctx.root) for p in wanted}
     if paths:
         problems = [d for d in problems if d.file in shown or d.file is None]
+    errors = [d for d in problems if d.severity != "warning"]
+    _report(problems, errors, fmt, len(wanted), f"ok: {_summary(sources, shown)}")
+    if errors:
+        raise SystemExit(EXIT_ERROR)
+
+
+def store_warnings(ctx: Context, project: Project) -> list[Diagnostic]:
+    """Warnings on the rules' text values that never occur in the store (see value_check)."""
+    from segflow.runtime.value_check import value_warnings
+
+    with ctx.database() as conn:
+        return value_warnings(conn, project)
+
+
+def _report(problems: list[Diagnostic], errors: list[Diagnostic], fmt: str, nfiles: int,
+            ok_line: str) -> None:
+    warnings = len(problems) - len(errors)
     if fmt == "json":
-        click.echo(as_json(problems, files=len(wanted), ok=not problems))
-    elif fmt == "github":
+        click.echo(as_json(problems, files=nfiles, ok=not errors))
+        return
+    if fmt == "github":
         if problems:
             click.echo(as_github(problems))
-    elif problems:
-        click.echo(as_text(problems), err=True)
-        nfiles = len({d.file for d in problems})
-        click.echo(f"{len(problems)} error{'s' * (len(problems) != 1)} in {nfiles} "
-                   f"file{'s' * (nfiles != 1)}", err=True)
-    else:
-        click.echo(f"ok: {_summary(sources, shown)}")
+        return
     if problems:
-        raise SystemExit(EXIT_ERROR)
+        click.echo(as_text(problems), err=True)
+    also = f" ({_plural(warnings, 'warning')})" if warnings else ""
+    if errors:
+        nfiles = len({d.file for d in errors})
+        click.echo(f"{_plural(len(errors), 'error')} in {_plural(nfiles, 'file')}{also}", err=True)
+    else:
+        click.echo(ok_line + also)
 
 
 def _summary(sources, shown: set[str]) -> str:

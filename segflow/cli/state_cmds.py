@@ -52,11 +52,15 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool, offl
     else:
         from segflow.runtime.plan import plan_for
         from segflow.runtime.plan_file import plan_key, signed_json
+        from segflow.runtime.value_check import value_warnings
 
         with ctx.database() as conn:
             the_plan = plan_for(conn, project, tz, today_in(tz))
             # the JSON that `seg apply PLAN` accepts: signed (runtime/plan_file.py)
             text = signed_json(the_plan, plan_key(conn)) if out or fmt == "json" else ""
+            warnings = value_warnings(conn, project)  # values that match nothing (issue 15.21)
+        for warning in warnings:
+            _say(warning.render())
     if out:
         out.write_text(text, encoding="utf-8")
     if fmt == "json":

@@ -37,6 +37,8 @@ class Checker:
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
     _source: ast.SourceFile | None = None
+    # declarations of files with syntax errors that did not parse: (kind, name)
+    _unparsed: set[tuple[str, str]] = field(default_factory=set)
 
     def error(self, span: ast.Span, message: str, code: str) -> None:
         src = self._source
@@ -61,6 +63,7 @@ class Checker:
         groups: dict[str, tuple[ast.SourceFile, ast.GroupDecl]] = {}
         for src in files:
             self._source = src
+            self._unparsed.update(src.unparsed)
             for decl in src.decls:
                 table = segments if isinstance(decl, ast.SegmentDecl) else groups
                 if decl.name in table:
@@ -111,7 +114,7 @@ class Checker:
         groups_attr = decl.attr("groups")
         if groups_attr is not None and isinstance(groups_attr.value, ast.NameList):
             for name, span in zip(groups_attr.value.items, groups_attr.value.item_spans, strict=False):
-                if name not in groups:
+                if name not in groups and ("group", name) not in self._unparsed:
                     self.error(span, f"unknown group '{name}'{did_you_mean(name, groups)}",
                                "unknown-group")
         tag = decl.attr("tag")
@@ -169,7 +172,7 @@ class Checker:
                                "filter", "misplaced-segment")
                 elif name == owner:
                     self.error(span, f"segment '{name}' refers to itself", "cycle")
-                elif name not in segments:
+                elif name not in segments and ("segment", name) not in self._unparsed:
                     self.error(span, f"unknown segment '{name}'{did_you_mean(name, segments)}",
                                "unknown-segment")
             case ast.Truthy(operand=operand, span=span):

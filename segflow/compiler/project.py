@@ -17,7 +17,7 @@ from pathlib import Path
 from segflow.compiler.checker import check_files, segment_refs
 from segflow.dsl import ast
 from segflow.dsl.parse_cache import cache_for
-from segflow.dsl.parser import parse
+from segflow.dsl.parser import PartialParse, parse
 from segflow.errors import Diagnostic, SegflowError
 
 SEGMENT_SUFFIX = ".seg"
@@ -155,6 +155,9 @@ def _parse_all(files, root: Path, sources: list, diagnostics: list, parse_one) -
             continue
         try:
             sources.append(parse_one(text, shown))
+        except PartialParse as exc:  # syntax errors: the declarations that parsed are checked
+            diagnostics.extend(exc.diagnostics)
+            sources.append(exc.source)
         except SegflowError as exc:
             diagnostics.extend(exc.diagnostics)
 
@@ -173,16 +176,56 @@ def load_sources(sources: list[ast.SourceFile], root: Path) -> Project:
 def build_project(sources: list[ast.SourceFile], root: Path, diagnostics: list[Diagnostic], *,
                   check_list_files: bool = True) -> Project:
     """Check parsed files together and build the project; raise with every problem found."""
+    diagnostics = _checked(sources, root, diagnostics, check_list_files)
+    if diagnostics:
+        raise SegflowError(diagnostics)
+    return _assemble(sources, root)
+
+
+def check_project(sources: list[ast.SourceFile], root: Path, diagnostics: list[Diagnostic]
+                  ) -> tuple[Project, list[Diagnostic]]:
+    """Check without stopping: every problem, and the project of the segments free of them.
+
+    A segment is in that project when its declaration has no problem and neither has any
+    segment it refers to (transitively), so it can be compiled: `seg validate` compiles those,
+    and reports compile errors in the rest of the project whatever is broken elsewhere.
+    """
+    diagnostics = _checked(sources, root, diagnostics, True)
+    project = _assemble(sources, root)
+    faulty = {(d.file, d.line) for d in diagnostics}
+    flagged = {d.file for d in diagnostics if d.line is None}
+
+    def clean(seg: Segment) -> bool:
+        span = seg.decl.span
+        return seg.path not in flagged and not any(
+            (seg.path, line) in faulty for line in range(span.line, span.end_line + 1))
+
+    ok = {seg_id for seg_id, seg in project.segments.items() if clean(seg)}
+    changed = True
+    while changed:  # drop those that refer to a segment not kept (missing, faulty, dropped)
+        keep = {s for s in ok if all(d in ok for d in project.segments[s].depends_on)}
+        changed, ok = keep != ok, keep
+    segments = {seg_id: seg for seg_id, seg in project.segments.items() if seg_id in ok}
+    return Project(root, segments, project.groups, project.files), diagnostics
+
+
+def _checked(sources, root: Path, diagnostics: list[Diagnostic], check_list_files: bool
+             ) -> list[Diagnostic]:
     with gc_paused():
         diagnostics = [*diagnostics, *check_files(sources)]
     if check_list_files:
         diagnostics += _check_list_files(sources, root)
-    if diagnostics:
-        raise SegflowError(sorted(diagnostics, key=lambda d: (d.file or "", d.line or 0, d.col or 0)))
+    return sorted(diagnostics, key=lambda d: (d.file or "", d.line or 0, d.col or 0))
+
+
+def _assemble(sources: list[ast.SourceFile], root: Path) -> Project:
+    """The project of checked files (a duplicate id: the first declaration)."""
     segments: dict[str, Segment] = {}
     groups: dict[str, Group] = {}
     for src in sources:
         for decl in src.decls:
+            if decl.name in (groups if isinstance(decl, ast.GroupDecl) else segments):
+                continue
             if isinstance(decl, ast.GroupDecl):
                 groups[decl.name] = Group(
                     decl.name, _str_attr(decl, "title") or decl.name,
@@ -194,7 +237,8 @@ def build_project(sources: list[ast.SourceFile], root: Path, diagnostics: list[D
                     id=decl.name,
                     title=_str_attr(decl, "title") or decl.name,
                     description=_str_attr(decl, "description") or "",
-                    groups=groups_attr.value.items if groups_attr else (),  # type: ignore[union-attr]
+                    groups=groups_attr.value.items
+                    if groups_attr and isinstance(groups_attr.value, ast.NameList) else (),
                     tag=_str_attr(decl, "tag"),
                     list_path=_str_attr(decl, "list"),
                     rule=decl.where.expr if decl.where else None,

@@ -270,6 +270,9 @@ class SourceFile:
     decls: tuple[Decl, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False)
     text: str = field(default="", compare=False, repr=False)
+    # (kind, name) of declarations that did not parse (a file with syntax errors): they exist,
+    # so references to them are not "unknown"
+    unparsed: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     def line(self, n: int) -> str:
         # lines as the parser counts them: at "\n" only (splitlines also splits at \f, \x1c,

@@ -4,7 +4,10 @@ The AST is built while Lark's LALR parser reduces (no parse tree is made): see `
 
 A syntax error stops Lark at the first problem, so after a failure the file is split at its
 top-level `segment` / `group` lines and each declaration is parsed alone: one run reports a syntax
-error in every broken declaration, not just the first.
+error in every broken declaration, not just the first, and the declarations that parse are kept
+(`PartialParse.source`) so that they are checked too. Common mistakes get a message saying what
+is wrong (`_explain`). Rules nest at most `ast.MAX_NESTING` levels, strings hold no control
+characters, numbers at most MAX_DIGITS digits: past those, a positioned error, never a crash.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from lark.exceptions import (
 from segflow.dsl import ast
 from segflow.errors import Diagnostic, SegflowError
 
-_DECL_START = re.compile(r"^(segment|group)\b", re.MULTILINE)
+# where a declaration starts, for parsing one at a time after an error (any case: `SEGMENT x`
+# is a declaration written with the wrong case, and gets its own message)
+_DECL_START = re.compile(r"^(segment|group)\b", re.MULTILINE | re.IGNORECASE)
 
 # How tokens are named in messages.
 _TOKEN_NAMES = {
@@ -82,14 +87,28 @@ def without_bom(text: str) -> str:
     return text[1:] if text.startswith(BOM) else text
 
 
+class PartialParse(SegflowError):
+    """Syntax errors, with what did parse: the file's other declarations (see `parse`)."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source: ast.SourceFile):
+        super().__init__(diagnostics)
+        self.source = source
+
+
 def parse(text: str, path: str = "<string>") -> ast.SourceFile:
-    """Parse a segment file; raises SegflowError with every syntax error found."""
+    """Parse a segment file; raises PartialParse with every syntax error found.
+
+    After a syntax error each declaration is parsed alone, so that every broken one is reported
+    and the others can still be checked: the error carries them as `source` (with the kind and
+    name of each broken one in `unparsed`, so references to it are not reported as unknown).
+    """
     text = without_bom(text)
     try:
         decls, comment_tokens = _parse(text)
     except (UnexpectedInput, _ValueError) as first:
-        diagnostics = _chunked_errors(text, path) or [_diagnostic(first, text, path, 0)]
-        raise SegflowError(diagnostics) from None
+        diagnostics, source = _parse_by_declaration(text, path)
+        raise PartialParse(diagnostics or [_diagnostic(first, text, path)],
+                           source if diagnostics else ast.SourceFile(path, (), text=text)) from None
     return ast.SourceFile(path=path, decls=tuple(decls), comments=_comments(text, comment_tokens),
                           text=text)
 
@@ -112,35 +131,53 @@ def _comments(text: str, tokens: list[Token]) -> tuple[ast.Comment, ...]:
     return tuple(found)
 
 
-def _chunked_errors(text: str, path: str) -> list[Diagnostic]:
+_DECL_HEAD = re.compile(r"(segment|group)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def _parse_by_declaration(text: str, path: str) -> tuple[list[Diagnostic], ast.SourceFile]:
+    """Parse the file one top-level `segment` / `group` line at a time.
+
+    Each piece is parsed where it stands (the lines before it blank), so positions are the
+    file's own.
+    """
     starts = [m.start() for m in _DECL_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts = [0, *starts]
-    diagnostics = []
+    diagnostics, decls, comments, unparsed = [], [], [], []
     for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
-        chunk = text[begin:end]
-        line_offset = text.count("\n", 0, begin)
+        chunk = "\n" * text.count("\n", 0, begin) + text[begin:end]
         try:
-            _parse(chunk)
+            chunk_decls, comment_tokens = _parse(chunk)
         except (UnexpectedInput, _ValueError) as exc:
-            diagnostics.append(_diagnostic(exc, text, path, line_offset))
-    return diagnostics
+            diagnostics.append(_diagnostic(exc, text, path, chunk))
+            head = _DECL_HEAD.match(text, begin)
+            if head:
+                unparsed.append((head[1].lower(), head[2]))
+            continue
+        decls += chunk_decls
+        comments += _comments(chunk, comment_tokens)
+    source = ast.SourceFile(path, tuple(decls), tuple(comments), text, tuple(unparsed))
+    return diagnostics, source
 
 
-def _diagnostic(exc: Exception, text: str, path: str, line_offset: int) -> Diagnostic:
+def _diagnostic(exc: Exception, text: str, path: str, chunk: str | None = None) -> Diagnostic:
     lines = text.split("\n")
     if isinstance(exc, _ValueError):
         line, col, end_col, message = exc.line, exc.col, exc.end_col, exc.message
     else:
         line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)
-        if not isinstance(line, int) or line < 1:  # EOF errors may have no position
-            line = max(1, text[: len(text)].count("\n") + 1 - line_offset)
-            col = len(lines[line + line_offset - 1]) + 1 if lines else 1
+        if not isinstance(line, int) or line < 1:  # EOF errors may have no position: the end
+            body = (chunk if chunk is not None else text).rstrip()
+            line = body.count("\n") + 1
+            col = len(body) - body.rfind("\n")
         end_col = None
-        message = _syntax_message(exc)
         if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
             end_col = col + max(1, len(str(exc.token)))
-    line += line_offset
+        explained = _explain(exc, text, line, col)
+        if explained:
+            message, line, col, end_col = explained
+        else:
+            message = _syntax_message(exc)
     source_line = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
     return Diagnostic(path, line, col, message, "syntax", end_col, source_line)
 
@@ -155,6 +192,68 @@ def _syntax_message(exc: Exception) -> str:
         what = "end of file" if tok.type == "$END" else repr(str(tok))
         return f"unexpected {what}" + _expected(exc.expected)
     return "syntax error"
+
+
+KEYWORDS = frozenset({"segment", "group", "where", "and", "or", "not", "except", "in", "contains",
+                      "starts", "with", "is", "set", "between", "true", "false", "today"})
+OPERATORS = ("=, !=, <, <=, >, >=, in [...], not in [...], contains, starts with, is set, "
+             "is not set, between ... and ...")
+# words people reach for that are not operators here, and what to write instead
+_NOT_OPERATORS = {
+    "ends": "no operator 'ends with'",
+    "endswith": "no operator 'endswith'",
+    "startswith": "no operator 'startswith': write 'starts with'",
+    "matches": "no operator 'matches' (no regular expressions)",
+    "like": "no operator 'like': use contains or starts with",
+    "ilike": "no operator 'ilike': contains and starts with ignore case",
+    "regex": "no operator 'regex' (no regular expressions)",
+    "equals": "no operator 'equals': write '='",
+    "has": "no operator 'has': use contains, or = for a list field such as tags",
+    "includes": "no operator 'includes': use contains, or = for a list field such as tags",
+    "within": "no operator 'within': use between, or >= today - 30d",
+}
+_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
+_CHARACTER_HINTS = {
+    "'": "strings use double quotes: \"...\"",
+    "\"": "unterminated string: a \"...\" string ends on its own line (use \"\"\"...\"\"\" for "
+          "several lines)",
+    "&": "write 'and', not '&&'",
+    "|": "write 'or', not '||'",
+    "!": "write 'not', or '!=' for not equal",
+    ";": "no ';' needed: conditions are joined with and / or",
+}
+
+
+def _explain(exc: Exception, text: str, line: int, col: int) -> tuple | None:
+    """What is wrong, for the mistakes people make: (message, line, col, end_col) of the word
+    at fault (the unexpected token, or the word before it); None for other errors."""
+    if isinstance(exc, UnexpectedCharacters):
+        hint = _CHARACTER_HINTS.get(exc.char)
+        return (hint, line, col, col + 1) if hint else None
+    if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END":
+        return None
+    lines = text.split("\n")
+    before = "\n".join([*lines[: line - 1], lines[line - 1][: col - 1] if line <= len(lines) else ""])
+    words = [(str(exc.token), line, col)]  # the token, then the two words before it
+    end = len(before)
+    for _ in range(2):
+        previous = _WORD_BEFORE.search(before, 0, end)
+        if not previous:
+            break
+        start = end = previous.start(1)
+        p_line = before.count("\n", 0, start) + 1
+        words.append((previous[1], p_line, start - before.rfind("\n", 0, start)))
+    for word, w_line, w_col in words:
+        if word.lower() in KEYWORDS and word != word.lower():
+            return (f"keywords are lower case: write '{word.lower()}', not '{word}'", w_line, w_col,
+                    w_col + len(word))
+    for word, w_line, w_col in (words[1:2] + words[:1]):  # `ends with`: the word before
+        if word.lower() in _NOT_OPERATORS:
+            return (f"{_NOT_OPERATORS[word.lower()]}; the operators are {OPERATORS}", w_line,
+                    w_col, w_col + len(word))
+    if str(exc.token) == "=" and before.endswith("="):
+        return "write '=' for equal, not '=='", line, col - 1, col + 1
+    return None
 
 
 def _expected(expected) -> str:
