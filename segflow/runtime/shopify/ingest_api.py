@@ -22,6 +22,7 @@ from segflow.compiler.tables import refresh_order_index
 from segflow.runtime.ingest.channels import channel_for
 from segflow.runtime.shopify.bulk import await_operation
 from segflow.runtime.shopify.client import AdminClient, ShopifyError
+from segflow.runtime.shopify.refunds import write_refunds
 
 _CUSTOMERS = """{ customers%(filter)s { edges { node {
   id email firstName lastName phone createdAt updatedAt tags note taxExempt
@@ -36,6 +37,7 @@ _ORDERS = """{ orders%(filter)s { edges { node {
   totalShippingPriceSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }
   totalPriceSet { shopMoney { amount } } totalRefundedSet { shopMoney { amount } }
   sourceName discountCodes tags customer { id }
+  refunds { id createdAt totalRefundedSet { shopMoney { amount } } }
   shippingAddress { city provinceCode countryCodeV2 }
   customerJourneySummary { firstVisit { landingPage referrerUrl
     utmParameters { source medium campaign } } }
@@ -193,6 +195,7 @@ def import_from_api(conn: psycopg.Connection, client: AdminClient, *, full: bool
     with conn.transaction():
         _write(conn, [customer_row(c) for c in customers], [order_row(o) for o in orders],
                lines, summary)
+        write_refunds(conn, orders)  # dated refunds (refunds.py)
         for resource, items in (("customers", customers), ("orders", orders)):
             newest = max((x["updatedAt"] for x in items if x.get("updatedAt")), default=None)
             if newest:
