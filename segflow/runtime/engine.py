@@ -27,6 +27,7 @@ from psycopg import sql
 from sqlglot import exp
 
 from segflow.compiler.query import DIALECT
+from segflow.compiler.tables import refresh_order_index
 from segflow.runtime import daysplit
 from segflow.runtime.daysplit import DaySplit
 from segflow.runtime.evaluate import blame, members_select
@@ -258,6 +259,8 @@ def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
                 if written else "INSERT INTO _dirty")
 
     def fill(conn: psycopg.Connection) -> None:
+        if written:
+            refresh_written_positions(conn)
         conn.execute(
             consumed + " SELECT customer_id FROM store.orders"
             "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
@@ -273,6 +276,15 @@ def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
             " ON CONFLICT DO NOTHING", {"since": since, "until": until})
 
     return fill
+
+
+def refresh_written_positions(conn: psycopg.Connection) -> None:
+    """Bring the stored `customer_order_index` (read by analytics and template thresholds, never
+    by rules) up to date for the customers the triggers recorded: orders written by the user's
+    own SQL have none. Run before those customers are consumed (its own trigger records them
+    again, and the run consumes them with the rest)."""
+    scope = exp.select("customer_id").distinct().from_("segflow.dirty_customers")
+    conn.execute(_text(refresh_order_index(scope)))
 
 
 _CONTRIBUTION = (
