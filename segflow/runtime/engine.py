@@ -281,10 +281,12 @@ def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
 def refresh_written_positions(conn: psycopg.Connection) -> None:
     """Bring the stored `customer_order_index` (read by analytics and template thresholds, never
     by rules) up to date for the customers the triggers recorded: orders written by the user's
-    own SQL have none. Run before those customers are consumed (its own trigger records them
-    again, and the run consumes them with the rest)."""
-    scope = exp.select("customer_id").distinct().from_("segflow.dirty_customers")
-    conn.execute(_text(refresh_order_index(scope)))
+    own SQL have none. Run by an incremental run before those customers are consumed (its own
+    trigger records them again, and the run consumes them with the rest); a rebuild skips it (its
+    dirty customers are typically every customer a loader just wrote, index included)."""
+    if conn.execute("SELECT EXISTS (SELECT FROM segflow.dirty_customers)").fetchone()[0]:
+        scope = exp.select("customer_id").distinct().from_("segflow.dirty_customers")
+        conn.execute(_text(refresh_order_index(scope)))
 
 
 _CONTRIBUTION = (

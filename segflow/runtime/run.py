@@ -62,7 +62,6 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
         base = _incremental_base(conn, current, state.last_run_day)
         if base is None:
             say(f"computing every customer's facts as of {day} and evaluating {len(ords)} segments")
-            engine.refresh_written_positions(conn)
             conn.execute("DELETE FROM segflow.dirty_customers")
             step = engine.rebuild(conn, ws, current, ords)
         else:
