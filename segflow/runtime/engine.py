@@ -425,15 +425,9 @@ FROM segflow.segments AS s
 LEFT JOIN (
     SELECT x AS ordinal, a.n, a.revenue
     FROM (
-        SELECT o.customer_id, count(*) AS n,
-               sum(o.net_amount + least(coalesce(r.later, 0), o.refunded_amount)) AS revenue
+        SELECT o.customer_id, count(*) AS n, sum(o.net_amount) AS revenue
         FROM store.orders AS o
-        LEFT JOIN (
-            SELECT order_id, sum(amount) AS later FROM store.refunds
-            WHERE created_at >= %(end)s GROUP BY order_id
-        ) AS r ON r.order_id = o.order_id
-        WHERE o.customer_id IS NOT NULL AND NOT o.is_test
-          AND (o.cancelled_at IS NULL OR o.cancelled_at >= %(end)s)
+        WHERE o.customer_id IS NOT NULL AND o.cancelled_at IS NULL AND NOT o.is_test
           AND o.placed_at >= %(start)s AND o.placed_at < %(end)s
         GROUP BY o.customer_id
     ) AS a
@@ -448,8 +442,9 @@ ON CONFLICT (segment_id, day) DO {conflict}
 def record_activity(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
                     ordinals: list[int], *, backfilled: bool = False,
                     mode: str = "refresh") -> int:
-    """Orders and revenue of the day from each segment's members, as they stood at the end of
-    the day (orders cancelled later count, refunds made later are not subtracted: as facts.py)."""
+    """Orders and revenue of the day from each segment's members (members as of the end of the
+    day; the orders placed that day as they stand when recorded, as the revenue report reads
+    them: cancelled ones left out, every refund known subtracted)."""
     ev = split.evaluation
     query = sql.SQL(_ACTIVITY).format(
         members=ws.members,
