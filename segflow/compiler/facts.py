@@ -12,6 +12,11 @@ reads them):
   several segments share one column, named by a hash of its SQL;
 - line flags: per order, whether some line item matches a line-level condition.
 
+All of them read the orders **as they were on the evaluation day** (`counted_orders`): an order
+counts from the day it was placed until the day it is cancelled; its amount is less only the
+refunds made by then; its position (`first_order` is 1) is numbered among the orders counted that
+day, worked out here from the rows as they are (whoever wrote them), not read from a stored index.
+
 Segment predicates (layer 2, `predicates.py`) then read only this relation.
 """
 

@@ -27,6 +27,7 @@ from psycopg import sql
 from sqlglot import exp
 
 from segflow.compiler.query import DIALECT
+from segflow.compiler.tables import refresh_order_index
 from segflow.runtime import daysplit
 from segflow.runtime.daysplit import DaySplit
 from segflow.runtime.evaluate import blame, members_select
@@ -258,6 +259,8 @@ def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
                 if written else "INSERT INTO _dirty")
 
     def fill(conn: psycopg.Connection) -> None:
+        if written:
+            refresh_written_positions(conn)
         conn.execute(
             consumed + " SELECT customer_id FROM store.orders"
             "  WHERE placed_at >= %(since)s AND placed_at < %(until)s AND customer_id IS NOT NULL"
@@ -273,6 +276,17 @@ def changed_between(previous: DaySplit, current: DaySplit, *, written: bool
             " ON CONFLICT DO NOTHING", {"since": since, "until": until})
 
     return fill
+
+
+def refresh_written_positions(conn: psycopg.Connection) -> None:
+    """Bring the stored `customer_order_index` (read by analytics and template thresholds, never
+    by rules) up to date for the customers the triggers recorded: orders written by the user's
+    own SQL have none. Run by an incremental run before those customers are consumed (its own
+    trigger records them again, and the run consumes them with the rest); a rebuild skips it (its
+    dirty customers are typically every customer a loader just wrote, index included)."""
+    if conn.execute("SELECT EXISTS (SELECT FROM segflow.dirty_customers)").fetchone()[0]:
+        scope = exp.select("customer_id").distinct().from_("segflow.dirty_customers")
+        conn.execute(_text(refresh_order_index(scope)))
 
 
 _CONTRIBUTION = (
@@ -411,15 +425,9 @@ FROM segflow.segments AS s
 LEFT JOIN (
     SELECT x AS ordinal, a.n, a.revenue
     FROM (
-        SELECT o.customer_id, count(*) AS n,
-               sum(o.net_amount + least(coalesce(r.later, 0), o.refunded_amount)) AS revenue
+        SELECT o.customer_id, count(*) AS n, sum(o.net_amount) AS revenue
         FROM store.orders AS o
-        LEFT JOIN (
-            SELECT order_id, sum(amount) AS later FROM store.refunds
-            WHERE created_at >= %(end)s GROUP BY order_id
-        ) AS r ON r.order_id = o.order_id
-        WHERE o.customer_id IS NOT NULL AND NOT o.is_test
-          AND (o.cancelled_at IS NULL OR o.cancelled_at >= %(end)s)
+        WHERE o.customer_id IS NOT NULL AND o.cancelled_at IS NULL AND NOT o.is_test
           AND o.placed_at >= %(start)s AND o.placed_at < %(end)s
         GROUP BY o.customer_id
     ) AS a
@@ -434,8 +442,9 @@ ON CONFLICT (segment_id, day) DO {conflict}
 def record_activity(conn: psycopg.Connection, ws: Workspace, split: DaySplit,
                     ordinals: list[int], *, backfilled: bool = False,
                     mode: str = "refresh") -> int:
-    """Orders and revenue of the day from each segment's members, as they stood at the end of
-    the day (orders cancelled later count, refunds made later are not subtracted: as facts.py)."""
+    """Orders and revenue of the day from each segment's members (members as of the end of the
+    day; the orders placed that day as they stand when recorded, as the revenue report reads
+    them: cancelled ones left out, every refund known subtracted)."""
     ev = split.evaluation
     query = sql.SQL(_ACTIVITY).format(
         members=ws.members,

@@ -160,6 +160,10 @@ def test_orders_written_by_plain_sql_have_their_scopes(conn, tmp_path):
     h.run(conn, AFTER, tmp_path)
     for sid in ("starter_first", "second_beans", "later_beans", "last_beans", "repeaters"):
         assert 1 in h.members(conn, sid), sid
+    # and the stored index the read models use is brought up to date by the run
+    assert conn.execute("SELECT order_id, customer_order_index FROM store.orders"
+                        " WHERE order_id > 900 ORDER BY 1").fetchall() == [(901, 1), (902, 2),
+                                                                            (903, 3)]
 
 
 def test_a_changed_base_fact_rebuilds_the_persisted_facts(conn, tmp_path, monkeypatch):

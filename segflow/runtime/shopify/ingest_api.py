@@ -32,6 +32,7 @@ from segflow.runtime.ingest.products import variant_title
 from segflow.runtime.ingest.statuses import financial_status, fulfillment_status
 from segflow.runtime.shopify.bulk import await_operation
 from segflow.runtime.shopify.client import AdminClient, ShopifyError
+from segflow.runtime.shopify.refunds import REFUND_STAGING, refund_rows, write_refunds
 
 # Customer.email / phone / emailMarketingConsent / smsMarketingConsent are deprecated since
 # 2025-04: defaultEmailAddress and defaultPhoneNumber carry the address and its consent.
@@ -51,6 +52,7 @@ _ORDERS = """{ orders%(filter)s { edges { node {
   sourceName app { name } channelInformation { app { title }
     channelDefinition { handle channelName subChannelName isMarketplace } }
   discountCodes tags customer { id }
+  refunds { id createdAt totalRefundedSet { shopMoney { amount } } }
   shippingAddress { city provinceCode countryCodeV2 }
   customerJourneySummary { firstVisit { landingPage referrerUrl
     utmParameters { source medium campaign } } }
@@ -246,6 +248,7 @@ def import_from_api(conn: psycopg.Connection, client: AdminClient, *, full: bool
         summary.customers, summary.orders, summary.line_items = (
             stage.counts["customers"], stage.counts["orders"], stage.counts["lines"])
         _write(conn, summary)
+        write_refunds(conn)  # dated refunds (refunds.py)
         for resource, stamp in newest.items():
             if stamp:
                 conn.execute(
@@ -266,7 +269,7 @@ def _create_staging(conn: psycopg.Connection) -> None:
         f" order_id, line_no, {', '.join(LINE_COLS)} FROM store.order_lines WITH NO DATA;"
         "CREATE TEMP TABLE seg_api_discounts (seq bigint, order_id bigint, title text)"
         " ON COMMIT DROP;"
-        "CREATE TEMP TABLE seg_affected (customer_id bigint) ON COMMIT DROP")
+        "CREATE TEMP TABLE seg_affected (customer_id bigint) ON COMMIT DROP;" + REFUND_STAGING)
 
 
 class _Stager:
@@ -276,7 +279,8 @@ class _Stager:
         self.conn, self.batch_rows = conn, batch_rows
         self.counts = {"customers": 0, "orders": 0, "lines": 0, "children": 0}
         self.pending: dict[str, list[tuple]] = {"seg_api_customers": [], "seg_api_orders": [],
-                                                "seg_api_lines_read": [], "seg_api_discounts": []}
+                                                "seg_api_lines_read": [], "seg_api_discounts": [],
+                                                "seg_api_refunds": []}
 
     def _add(self, table: str, row: tuple) -> None:
         rows = self.pending[table]
@@ -304,6 +308,8 @@ class _Stager:
             parent = obj.get("__parentId")
             if parent is None:
                 self._add("seg_api_orders", order_row(obj))
+                for refund in refund_rows(obj):
+                    self._add("seg_api_refunds", refund)
                 self._count("orders")
                 return
             order_id = _id(parent)
