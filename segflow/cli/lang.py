@@ -108,10 +108,10 @@ def _report(problems: list[Diagnostic], errors: list[Diagnostic], fmt: str, nfil
         return
     if problems:
         click.echo(as_text(problems), err=True)
-    also = f" ({_plural(warnings, 'warning')})" if warnings else ""
+    also = f" ({plural(warnings, 'warning')})" if warnings else ""
     if errors:
         nfiles = len({d.file for d in errors})
-        click.echo(f"{_plural(len(errors), 'error')} in {_plural(nfiles, 'file')}{also}", err=True)
+        click.echo(f"{plural(len(errors), 'error')} in {plural(nfiles, 'file')}{also}", err=True)
     else:
         click.echo(ok_line + also)
 
