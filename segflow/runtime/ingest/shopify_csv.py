@@ -226,6 +226,8 @@ def import_shopify_csv(conn: psycopg.Connection, customers: Path | None, orders:
     gc.disable()
     try:
         return _import(conn, customers, orders, skip_bad_rows, progress, timezone)
+    except psycopg.errors.DataError as exc:  # the checks above let through what it refuses
+        raise SegflowError(_refused(exc)) from None
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -291,6 +293,14 @@ def _import(conn: psycopg.Connection, customers: Path | None, orders: Path | Non
         cur.execute("DROP TABLE IF EXISTS seg_stg_customers, seg_stg_orders, seg_stg_lines, "
                     "seg_affected, seg_email_map, seg_orders, seg_order_index")
     return summary
+
+
+def _refused(exc: psycopg.Error) -> str:
+    """A database refusal of a staged value, for people: nothing was loaded (rolled back)."""
+    where = f" ({exc.diag.context.strip()})" if exc.diag.context else ""
+    return (f"the database refused a value while loading: {exc.diag.message_primary}{where}; "
+            "nothing was loaded. segflow's checks should have reported it as a bad row: "
+            "please report this as a bug")
 
 
 def _count(cur: psycopg.Cursor, what: str) -> int:
