@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from segflow.compiler.checker import check_files, segment_refs
+from segflow.compiler.lists import check_list
 from segflow.dsl import ast
 from segflow.dsl.parse_cache import cache_for
 from segflow.dsl.parser import PartialParse, parse
@@ -264,12 +265,12 @@ def _check_list_files(sources: list[ast.SourceFile], root: Path) -> list[Diagnos
             attr = decl.attr("list")
             if attr is None or not isinstance(attr.value, ast.StringLit) or not attr.value.value:
                 continue
-            if not (root / attr.value.value).is_file():
+            bad_path, problems = check_list(root, attr.value.value)
+            if bad_path is not None:
                 span = attr.value.span
-                out.append(Diagnostic(src.path, span.line, span.col,
-                                      f"list file '{attr.value.value}' not found (paths are "
-                                      "relative to the project folder)", "missing-file",
-                                      span.end_col, src.line(span.line)))
+                out.append(Diagnostic(src.path, span.line, span.col, str(bad_path),
+                                      bad_path.code, span.end_col, src.line(span.line)))
+            out += [d for d in problems if d not in out]  # a file two segments share: once
     return out
 
 

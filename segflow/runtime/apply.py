@@ -79,7 +79,7 @@ def apply_plan(conn: psycopg.Connection, plan: Plan, root: Path, timezone: str, 
         _write_groups(conn, plan)
         for d in plan.desired_segments:
             if d.list_path and d.id in touched:
-                result.lists.append(load_list(conn, d.id, root / d.list_path))
+                result.lists.append(load_list(conn, d.id, root / d.list_path, root=root))
         ords = dict(conn.execute("SELECT segment_id, ordinal FROM segflow.segments").fetchall())
         retired = [ords[c.id] for c in plan.segments if c.action == "retire"]
         if touched or retired:

@@ -1,18 +1,18 @@
-"""Static segments: members listed in a CSV file of customer ids or emails, loaded at apply."""
+"""Static segments: members listed in a CSV file of customer ids or emails, loaded at apply.
+
+Where a list file may live and what it may hold: `segflow.compiler.lists` (checked by `seg
+validate` too, without a database).
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
+from segflow.compiler.lists import ListPathError, read_list_file, resolve_list_path
 from segflow.errors import SegflowError
-
-ID_HEADERS = ("customer_id", "customer id", "id")
-EMAIL_HEADERS = ("email", "customer email", "e-mail")
 
 
 @dataclass(frozen=True)
@@ -22,38 +22,28 @@ class ListLoad:
     unknown: list[str]
 
 
-def read_list(path: Path) -> tuple[list[int], list[str]]:
-    """(customer ids, emails) named in a list file: a header row, then one customer per row."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SegflowError(f"{path}: cannot read list file: {exc}") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        return [], []
-    header = [h.strip().lower() for h in rows[0]]
-    col_id = next((header.index(h) for h in ID_HEADERS if h in header), None)
-    col_email = next((header.index(h) for h in EMAIL_HEADERS if h in header), None)
-    if col_id is None and col_email is None:
-        raise SegflowError(f"{path}:1: a list file needs a 'customer_id' or 'email' column "
-                           f"(found: {', '.join(rows[0])})")
-    ids, emails = [], []
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if col_id is not None and col_id < len(row) and row[col_id].strip():
-            value = row[col_id].strip().lstrip("'")
-            if not value.lstrip("-").isdigit():
-                raise SegflowError(f"{path}:{lineno}: customer id {value!r} is not a number")
-            ids.append(int(value))
-        elif col_email is not None and col_email < len(row) and row[col_email].strip():
-            emails.append(row[col_email].strip().lower())
-    return ids, emails
+def read_list(path: Path, shown: str | None = None) -> tuple[list[int], list[str]]:
+    """(customer ids, emails) named in a list file; every bad entry in one SegflowError."""
+    contents = read_list_file(path, shown or str(path))
+    if contents.problems:
+        raise SegflowError(contents.problems)
+    return contents.ids, contents.emails
 
 
-def load_list(conn: psycopg.Connection, segment_id: str, path: Path) -> ListLoad:
-    """Replace the segment's members with the customers the file names; report unknown ones."""
-    ids, emails = read_list(path)
+def load_list(conn: psycopg.Connection, segment_id: str, path: Path, *,
+              root: Path | None = None) -> ListLoad:
+    """Replace the segment's members with the customers the file names; report unknown ones.
+
+    With `root` (the project folder), `path` must be a file inside it.
+    """
+    shown = str(path)
+    if root is not None:
+        try:
+            shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+            path = resolve_list_path(root, shown)
+        except ListPathError as exc:
+            raise SegflowError(f"segment {segment_id}: {exc}") from None
+    ids, emails = read_list(path, shown)
     conn.execute("DELETE FROM store.list_members WHERE segment_id = %s", (segment_id,))
     known_ids = {r[0] for r in conn.execute(
         "SELECT customer_id FROM store.customers WHERE customer_id = ANY(%s)", (ids,))}

@@ -8,23 +8,25 @@ Column lists and their sources: docs/data.md.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from segflow.errors import Diagnostic, SegflowError
 from segflow.runtime.ingest.channels import channel_for
+from segflow.runtime.ingest.csvfile import BadRow, CsvFile, Progress
+from segflow.runtime.ingest.damage import SCIENTIFIC
 from segflow.runtime.ingest.discounts import split_discounts
 from segflow.runtime.ingest.statuses import financial_status, fulfillment_status
 
-Progress = Callable[[str, int, int], None]  # (label, bytes done, bytes total)
+__all__ = ["BadRow", "CsvFile", "Progress", "derived_id", "parse_customers", "parse_orders"]
 
-MAX_MONEY = Decimal(10) ** 12  # numeric(14,2)
+# numeric(14,2) holds less than 10^12, and net_amount (total - refunded) must fit too: every
+# amount stays below 10^11 (the MONEY pattern below).
+MAX_MONEY = Decimal(10) ** 11
 TRUE = frozenset({"true", "yes", "y", "1", "t"})
 FALSE = frozenset({"false", "no", "n", "0", "f", ""})
 
@@ -87,38 +89,89 @@ class BadValue(ValueError):
     pass
 
 
+# What the scalar parsers accept: what Shopify writes, and only what PostgreSQL's column types
+# (numeric(14,2), timestamptz, bigint, integer) accept too, so nothing reaches COPY that the
+# database would refuse. ASCII digits only: Python's int() and Decimal() also take `1_000` and
+# the digits of other scripts (`١٢٣`), PostgreSQL takes neither.
+# Money: at most 11 digits before the point (below MAX_MONEY), at most 10 after.
+MONEY = re.compile(r"[+-]?0*(?:[0-9]{1,11}(?:\.[0-9]{0,10})?|\.[0-9]{1,10})", re.ASCII)
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+SIGNED = re.compile(r"[+-][0-9]+", re.ASCII)
+TIMESTAMP = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[T ](?P<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)"
+    r" ?(?P<zone>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?", re.ASCII)
+EXPORT_TIMESTAMP = re.compile(  # 2025-10-07 09:50:26 +0200: YEARS, offset at most ±15:59
+    r"(?:19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-](?:0[0-9]|1[0-5])[0-5][0-9]",
+    re.ASCII)
+MAX_OFFSET_HOURS = 15  # PostgreSQL accepts a UTC offset up to 15:59
+YEARS = (1900, 2999)  # any order or customer; keeps every instant within Python's datetime too
+INT_BITS = {"Lineitem quantity": 32}  # PostgreSQL integer; every other whole number is bigint
+INT_RANGE = {column: (-(1 << (bits - 1)), 1 << (bits - 1)) for column, bits in INT_BITS.items()}
+BIGINT = (-(1 << 63), 1 << 63)
+
+
 def _money(text: str, column: str) -> str | None:
+    """A plain decimal (`84.75`, `-5`, `.5`) below MAX_MONEY, returned as written."""
     text = text.strip()
     if not text:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise BadValue(f"column {column!r}: not a number: {text!r}") from None
-    if not value.is_finite() or abs(value) >= MAX_MONEY:
-        raise BadValue(f"column {column!r}: not an amount: {text!r}")
+    if MONEY.fullmatch(text) is None:
+        if NUMBER.fullmatch(text):
+            raise BadValue(f"column {column!r}: not an amount (at most 11 digits before the "
+                           f"point and 10 after): {text!r}")
+        raise BadValue(f"column {column!r}: not a number: {text!r}")
     return text
 
 
 def _timestamp(text: str, column: str) -> str | None:
-    """`2025-10-07 09:50:26 +0200` (the export's form) or ISO 8601; returned as ISO text."""
+    """`2025-10-07 09:50:26 +0200` (the export's form) or ISO 8601 (`2025-10-07T09:50:26Z`,
+    `2025-10-07`); returned as ISO text. UTC offsets up to ±15:59, as PostgreSQL accepts."""
     text = text.strip()
     if not text:
         return None
-    iso = text[:19] + text[20:] if len(text) > 20 and text[19] == " " else text
+    if EXPORT_TIMESTAMP.fullmatch(text):
+        try:  # the export's own form (every row of a real file): the quick way
+            dt.datetime.fromisoformat(text[:19])
+            return text[:19] + text[20:]
+        except ValueError:
+            pass  # reported below
+    m = TIMESTAMP.fullmatch(text)
     try:
-        dt.datetime.fromisoformat(iso)
+        if m is None:
+            raise ValueError
+        date, time, zone = m.group("date", "time", "zone")
+        value = dt.datetime.fromisoformat(f"{date} {time or '00:00'}")
     except ValueError:
         raise BadValue(f"column {column!r}: not a date and time: {text!r}") from None
-    return iso
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise BadValue(f"column {column!r}: not a date between {YEARS[0]} and {YEARS[1]}: "
+                       f"{text!r}")
+    if zone and zone != "Z" and (int(zone[1:3]) > MAX_OFFSET_HOURS or
+                                 (len(zone) > 3 and int(zone[-2:]) > 59)):
+        raise BadValue(f"column {column!r}: not a UTC offset PostgreSQL accepts (at most "
+                       f"±15:59): {text!r}")
+    if time is None:
+        return date if zone is None else f"{date} 00:00:00{zone}"
+    return f"{value.isoformat(' ')}{zone or ''}"
 
 
 def _int(text: str, column: str) -> int:
+    """Digits (after the `'` Shopify adds for spreadsheets), optionally signed, that fit the
+    column's type: integer for the `INT_BITS` columns, else bigint."""
     text = text.strip().lstrip("'")
-    try:
-        return int(text)
-    except ValueError:
-        raise BadValue(f"column {column!r}: not a whole number: {text!r}") from None
+    if (text.isdigit() and text.isascii()) or SIGNED.fullmatch(text):
+        low, high = INT_RANGE.get(column, BIGINT)
+        if len(text) <= 40:  # int() refuses very long digit strings
+            value = int(text)
+            if low <= value < high:
+                return value
+        bits = INT_BITS.get(column, 64)
+        raise BadValue(f"column {column!r}: too large for a {bits}-bit whole number: {text!r}")
+    if SCIENTIFIC.fullmatch(text):
+        raise BadValue(f"column {column!r}: not a whole number: {text!r} (scientific notation: "
+                       "a spreadsheet re-saved the file; re-export it from Shopify)")
+    raise BadValue(f"column {column!r}: not a whole number: {text!r}")
 
 
 def _bool(text: str, column: str) -> bool:
@@ -135,76 +188,10 @@ def _list(text: str) -> list[str]:
 
 
 def _text(text: str) -> str | None:
+    """Stripped, None when empty. (NUL bytes, which PostgreSQL's text refuses, never get here:
+    the reader makes a row holding one a bad row.)"""
     text = text.strip()
     return text or None
-
-
-class _CountingReader(io.RawIOBase):
-    """A raw file that counts the bytes read (for the progress bar)."""
-
-    def __init__(self, raw):
-        self.raw, self.count = raw, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        n = self.raw.readinto(b)
-        self.count += n or 0
-        return n
-
-
-@dataclass
-class CsvFile:
-    """A CSV file being read: rows with their first line number, the header's column indexes."""
-
-    path: Path
-    display: str
-    progress: Progress | None = None
-    label: str = ""
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        try:
-            raw = open(self.path, "rb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise SegflowError(Diagnostic(self.display, None, None,
-                                          f"cannot read: {exc.strerror}")) from None
-        total = self.path.stat().st_size
-        counter = _CountingReader(raw)
-        text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding="utf-8-sig",
-                                newline="")
-        reader = csv.reader(text)
-        start = 1
-        n = 0
-        try:
-            for row in reader:
-                yield start, row
-                start = reader.line_num + 1
-                n += 1
-                if self.progress and n % 20_000 == 0:
-                    self.progress(self.label, counter.count, total)
-        except UnicodeDecodeError:
-            self.error(start, "not UTF-8 text (export the file again from Shopify)")
-        except csv.Error as exc:
-            self.error(start, f"not valid CSV: {exc}")
-        finally:
-            text.close()
-        if self.progress:
-            self.progress(self.label, total, total)
-
-    def error(self, line: int | None, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.display, line, None, message))
-
-    def columns(self, header: list[str], required: tuple[str, ...], what: str) -> dict[str, int]:
-        index = {name.strip(): i for i, name in reversed(list(enumerate(header)))}
-        missing = [c for c in required if c not in index]
-        if missing:
-            raise SegflowError(Diagnostic(
-                self.display, 1, None,
-                f"missing required column{'s' * (len(missing) > 1)} "
-                f"{', '.join(repr(c) for c in missing)}: is this Shopify's {what} export?"))
-        return index
 
 
 # -- customers -------------------------------------------------------------------------------
@@ -246,6 +233,8 @@ def parse_customers(f: CsvFile) -> list[tuple]:
             row = row + [""] * (width + 1 - len(row))
         c = {k: row[i] for k, i in col.items()}
         try:
+            if row.__class__ is BadRow:  # a row the reader could not read cleanly
+                raise BadValue(row.reason)
             email = _text(c["email"])
             raw_id = c["id"].strip().lstrip("'")
             phone = _text(c["phone"].strip().lstrip("'")) or _text(
@@ -362,6 +351,10 @@ def parse_orders(f: CsvFile, emit_line: Callable[[tuple], None]) -> OrdersResult
         name = row[cols.i_name].strip()
         state = seen.get(name)
         try:
+            if row.__class__ is BadRow:  # a row the reader could not read cleanly
+                if state is None and name:
+                    seen[name] = [None, 1]  # the order's first row: the order is left out
+                raise BadValue(row.reason)
             if not name:
                 raise BadValue("no order Name")
             if state is None:  # the order's first row

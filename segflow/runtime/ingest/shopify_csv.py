@@ -298,6 +298,8 @@ def import_shopify_csv(conn: psycopg.Connection, customers: Path | None, orders:
     gc.disable()
     try:
         return _import(conn, customers, orders, products, skip_bad_rows, progress, timezone)
+    except psycopg.errors.DataError as exc:  # the checks above let through what it refuses
+        raise SegflowError(_refused(exc)) from None
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -419,6 +421,14 @@ def _write_orders(cur: psycopg.Cursor, catalog: Catalog | None, summary: ImportS
     scope = sqlglot.parse_one("SELECT DISTINCT customer_id FROM seg_affected"
                               " WHERE NOT customer_id IS NULL", read="postgres")
     cur.execute(refresh_order_index(scope).sql(dialect="postgres"))
+
+
+def _refused(exc: psycopg.Error) -> str:
+    """A database refusal of a staged value, for people: nothing was loaded (rolled back)."""
+    where = f" ({exc.diag.context.strip()})" if exc.diag.context else ""
+    return (f"the database refused a value while loading: {exc.diag.message_primary}{where}; "
+            "nothing was loaded. segflow's checks should have reported it as a bad row: "
+            "please report this as a bug")
 
 
 def _count(cur: psycopg.Cursor, what: str) -> int:
