@@ -20,18 +20,18 @@ import sys
 import time
 from pathlib import Path
 
+from segflow.analytics.features import features_report
+from segflow.analytics.journey import journey_report
+from segflow.analytics.membership import MEMBERS_ON, resolve_segments
+from segflow.analytics.orders import COUNTED, ORDER_DAY, day_bounds
+from segflow.analytics.overlap import overlap_report
+from segflow.analytics.revenue import revenue_report
 from segflow.compiler.project import load_project
-from segflow.runtime.analytics.features import features_report
-from segflow.runtime.analytics.journey import journey_report
-from segflow.runtime.analytics.membership import MEMBERS_ON, resolve_segments
-from segflow.runtime.analytics.orders import COUNTED, ORDER_DAY, day_bounds
-from segflow.runtime.analytics.overlap import overlap_report
-from segflow.runtime.analytics.revenue import revenue_report
-from segflow.runtime.apply import apply_plan
-from segflow.runtime.db import connect, migrate
-from segflow.runtime.plan import plan_for
-from segflow.runtime.run import run_day
-from segflow.runtime.synth import generate_store
+from segflow.engines.postgres.db import connect, migrate
+from segflow.lifecycle.apply import apply_plan
+from segflow.lifecycle.plan import plan_for
+from segflow.lifecycle.run import run_day
+from segflow.sources.synth import generate_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 from common import throwaway_cluster

@@ -21,12 +21,12 @@ from common import TZ, bench_project, statement_times, throwaway_cluster, timed
 
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.query import render, segment_query
-from segflow.runtime.apply import apply_plan
-from segflow.runtime.backfill import backfill
-from segflow.runtime.db import connect, migrate
-from segflow.runtime.plan import plan_for
-from segflow.runtime.run import run_day
-from segflow.runtime.synth import generate_store
+from segflow.engines.postgres.db import connect, migrate
+from segflow.lifecycle.apply import apply_plan
+from segflow.lifecycle.backfill import backfill
+from segflow.lifecycle.plan import plan_for
+from segflow.lifecycle.run import run_day
+from segflow.sources.synth import generate_store
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from segflow.compiler.project import Project, load_project
-from segflow.runtime.pgserver import Cluster
+from segflow.engines.postgres.pgserver import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = "UTC"

@@ -28,14 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a pack
 
 from common import throwaway_cluster
 
-from segflow.runtime import reports
-from segflow.runtime.analytics.features import features_report
-from segflow.runtime.analytics.journey import journey_report
-from segflow.runtime.analytics.membership import WORK_MEM
-from segflow.runtime.analytics.overlap import overlap_report
-from segflow.runtime.analytics.revenue import revenue_report
-from segflow.runtime.db import connect, migrate
-from segflow.runtime.synth import generate_store
+from segflow.analytics import reports
+from segflow.analytics.features import features_report
+from segflow.analytics.journey import journey_report
+from segflow.analytics.membership import WORK_MEM
+from segflow.analytics.overlap import overlap_report
+from segflow.analytics.revenue import revenue_report
+from segflow.engines.postgres.db import connect, migrate
+from segflow.sources.synth import generate_store
 from segflow.web import pages
 from segflow.web.app import Dashboard, ReadOnlyDatabase
 from segflow.web.render import render

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from segflow.runtime.db import connect, migrate
-from segflow.runtime.pgserver import Cluster
-from segflow.runtime.synth import generate_store
+from segflow.engines.postgres.db import connect, migrate
+from segflow.engines.postgres.pgserver import Cluster
+from segflow.sources.synth import generate_store
 
 
 def _ram_gib() -> float:

@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from segflow.runtime.db import connect, migrate
-from segflow.runtime.ingest import import_shopify_csv
-from segflow.runtime.pgserver import Cluster
+from segflow.engines.postgres.db import connect, migrate
+from segflow.engines.postgres.pgserver import Cluster
+from segflow.sources.shopify_csv import import_shopify_csv
 
 ORDER_HEADER_TEXT = (
     "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,"

@@ -23,14 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a pack
 from common import throwaway_cluster
 
 from segflow.compiler.project import load_sources
+from segflow.connectors.shopify.client import AdminClient
+from segflow.connectors.shopify.config import DEFAULT_API_VERSION
+from segflow.connectors.shopify.fake import MUTATION_COST, FakeOptions, FakeShopify
+from segflow.destinations.shopify.sync import sync
 from segflow.dsl.parser import parse
-from segflow.runtime.apply import apply_plan
-from segflow.runtime.db import connect, migrate
-from segflow.runtime.plan import plan_for
-from segflow.runtime.shopify.client import AdminClient
-from segflow.runtime.shopify.config import DEFAULT_API_VERSION
-from segflow.runtime.shopify.fake import MUTATION_COST, FakeOptions, FakeShopify
-from segflow.runtime.shopify.sync import sync
+from segflow.engines.postgres.db import connect, migrate
+from segflow.lifecycle.apply import apply_plan
+from segflow.lifecycle.plan import plan_for
 
 TOKEN = "bench-token"
 BUCKET, RESTORE = 1000.0, 100.0

@@ -1,6 +1,6 @@
 """Benchmark: `seg plan` / `seg validate --store` looking up the rules' text values in the store.
 
-One query per text field used (see segflow/runtime/value_check.py), timed on a generated store;
+One query per text field used (see segflow/lifecycle/value_check.py), timed on a generated store;
 also the plan itself, for scale.
 
 Usage: python bench/value_check.py [--customers 100000] [--segments 100]
@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a pack
 
 from common import TZ, bench_project, statement_times, throwaway_cluster, timed
 
-from segflow.runtime.db import connect, migrate
-from segflow.runtime.plan import plan_for
-from segflow.runtime.synth import generate_store
-from segflow.runtime.value_check import text_values, value_warnings
+from segflow.engines.postgres.db import connect, migrate
+from segflow.lifecycle.plan import plan_for
+from segflow.lifecycle.value_check import text_values, value_warnings
+from segflow.sources.synth import generate_store
 
 
 def main() -> None:

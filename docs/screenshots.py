@@ -17,8 +17,8 @@ from playwright.sync_api import sync_playwright
 
 from segflow.compiler.project import load_project
 from segflow.config import load_config
-from segflow.runtime.db import connect, resolve_url
-from segflow.runtime.plan import plan_for
+from segflow.engines.postgres.db import connect, resolve_url
+from segflow.lifecycle.plan import plan_for
 from segflow.web.app import Dashboard, ReadOnlyDatabase
 from segflow.web.server import make
 from segflow.web.view import View

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from segflow.runtime.pgserver import Cluster
+from segflow.engines.postgres.pgserver import Cluster
 
 Setup = Callable[[psycopg.Connection], None] | Iterable[str]
 MakeTemplate = Callable[[str, Setup], str]

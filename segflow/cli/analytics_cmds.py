@@ -12,7 +12,7 @@ from segflow.cli.read_cmds import DATE
 
 
 def _open(ctx: Context):
-    from segflow.runtime.db import open_database
+    from segflow.engines.postgres.db import open_database
 
     return open_database(ctx.config)
 
@@ -53,7 +53,7 @@ def _out(report, rows: list[dict], columns: list[str], fmt: str, *, title: str,
 @pass_ctx
 def revenue(ctx: Context, segment: str, start, end, cohort: str, fmt: str) -> None:
     """Revenue and orders from a segment's members over a period, day by day."""
-    from segflow.runtime.analytics.revenue import revenue_report
+    from segflow.analytics.revenue import revenue_report
 
     with _open(ctx) as conn:
         report = revenue_report(conn, segment, _day(start), _day(end), cohort=cohort,
@@ -78,7 +78,7 @@ def revenue(ctx: Context, segment: str, start, end, cohort: str, fmt: str) -> No
 @pass_ctx
 def features(ctx: Context, segment: str, top: int, day, fmt: str) -> None:
     """What a segment's members buy, where their orders come from, what they buy first."""
-    from segflow.runtime.analytics.features import features_report
+    from segflow.analytics.features import features_report
 
     with _open(ctx) as conn:
         report = features_report(conn, segment, day=_day(day), top=top,
@@ -120,7 +120,7 @@ _FEATURE_HEADERS = {"member_share": "% members", "customer_share": "% customers"
 @pass_ctx
 def journey(ctx: Context, group: str, start, end, fmt: str) -> None:
     """How customers moved between the segments of a group from one day to another."""
-    from segflow.runtime.analytics.journey import journey_report, state_label
+    from segflow.analytics.journey import journey_report, state_label
 
     with _open(ctx) as conn:
         report = journey_report(conn, group, _day(start), _day(end))
@@ -163,7 +163,7 @@ MATRIX_STATES = 6  # more states than this are listed as transitions rather than
 @pass_ctx
 def overlap(ctx: Context, segments: tuple[str, ...], day, fmt: str) -> None:
     """Members shared by segments, pair by pair, with the Jaccard index."""
-    from segflow.runtime.analytics.overlap import overlap_report
+    from segflow.analytics.overlap import overlap_report
 
     with _open(ctx) as conn:
         report = overlap_report(conn, list(segments), day=_day(day))

@@ -28,8 +28,8 @@ def backfill(ctx: Context, segments: tuple[str, ...], all_: bool, start: dt.date
              end: dt.datetime | None, overwrite: bool, lock_timeout: float | None) -> None:
     """Record memberships, events, metrics and activity for past days (marked as backfilled)."""
     from segflow.cli.lang import today_in
-    from segflow.runtime.backfill import backfill as run_backfill
-    from segflow.runtime.state import read_state
+    from segflow.engines.postgres.state import read_state
+    from segflow.lifecycle.backfill import backfill as run_backfill
 
     if bool(segments) == all_:
         raise click.UsageError("name the segments to backfill, or pass --all")

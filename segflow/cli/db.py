@@ -25,7 +25,7 @@ def _configured(ctx: Context) -> tuple[str, str] | None:
 
 
 def _schema_line(url: str) -> str:
-    from segflow.runtime.db import connect, migrations, schema_version
+    from segflow.engines.postgres.db import connect, migrations, schema_version
 
     with connect(url, autocommit=True) as conn:
         version = schema_version(conn)
@@ -45,8 +45,8 @@ def _schema_line(url: str) -> str:
 @pass_ctx
 def status(ctx: Context) -> None:
     """Where the database is, whether it runs, its port and schema version."""
-    from segflow.runtime.db import redact
-    from segflow.runtime.pgserver import project_cluster
+    from segflow.engines.postgres.db import redact
+    from segflow.engines.postgres.pgserver import project_cluster
 
     configured = _configured(ctx)
     if configured:
@@ -78,8 +78,8 @@ def status(ctx: Context) -> None:
 @pass_ctx
 def start(ctx: Context) -> None:
     """Start the embedded cluster (created on first start) and bring its schema up to date."""
-    from segflow.runtime.db import connect, migrate
-    from segflow.runtime.pgserver import project_cluster
+    from segflow.engines.postgres.db import connect, migrate
+    from segflow.engines.postgres.pgserver import project_cluster
 
     configured = _configured(ctx)
     if configured:
@@ -99,7 +99,7 @@ def start(ctx: Context) -> None:
 @pass_ctx
 def stop(ctx: Context) -> None:
     """Stop the embedded cluster."""
-    from segflow.runtime.pgserver import project_cluster
+    from segflow.engines.postgres.pgserver import project_cluster
 
     configured = _configured(ctx)
     if configured:
@@ -118,7 +118,7 @@ def stop(ctx: Context) -> None:
 @pass_ctx
 def url(ctx: Context) -> None:
     """Print the database URL (with the embedded cluster's password: keep it private)."""
-    from segflow.runtime.db import resolve_url
+    from segflow.engines.postgres.db import resolve_url
 
     click.echo(resolve_url(ctx.config, start=False))
 

@@ -68,8 +68,8 @@ def demo_project(ctx: Context, say) -> tuple[Context, Path | None]:
 def demo(ctx: Context, customers: int, days: int, seed: int, reset: bool) -> None:
     """Try segflow: embedded database, a generated store, the example segments applied, two
     weeks of daily runs, and the segment table."""
-    from segflow.runtime.demo import run_demo
-    from segflow.runtime.reports import segment_grid
+    from segflow.analytics.reports import segment_grid
+    from segflow.lifecycle.demo import run_demo
 
     def say(message: str) -> None:
         click.echo(message, err=True)
@@ -98,7 +98,7 @@ def demo(ctx: Context, customers: int, days: int, seed: int, reset: bool) -> Non
             bar.stop()
     from segflow.cli.output import emit
     from segflow.cli.read_cmds import GRID, HEADERS
-    from segflow.runtime.db import connect
+    from segflow.engines.postgres.db import connect
 
     with connect(result.url) as conn:
         day, rows = segment_grid(conn, sort="customer_count")

@@ -33,15 +33,15 @@ def generate(ctx: Context, customers: int, seed: int, end_date: dt.datetime | No
     truncated first), in one transaction. It refuses when the store holds data that segflow
     did not generate (an import, rows written by hand) unless --replace.
     """
-    from segflow.runtime.synth import generate_store, write_csv
+    from segflow.sources.synth import generate_store, write_csv
 
     day = end_date.date() if end_date else dt.datetime.now(dt.UTC).date()
 
     def run(progress):
         if csv_dir is not None:
             return write_csv(csv_dir, customers, seed, day, progress)
-        from segflow.runtime.db import open_database, redact, resolve_url
-        from segflow.runtime.store_origin import check_replaceable, mark_generated
+        from segflow.engines.postgres.db import open_database, redact, resolve_url
+        from segflow.sources.store_origin import check_replaceable, mark_generated
 
         where = f"the database {redact(resolve_url(ctx.config))}"
         conn = open_database(ctx.config)

@@ -18,8 +18,8 @@ def group() -> None:
 @pass_ctx
 def group_ls(ctx: Context, fmt: str) -> None:
     """Every applied group with its number of segments."""
-    from segflow.runtime.db import open_database
-    from segflow.runtime.reports import groups
+    from segflow.analytics.reports import groups
+    from segflow.engines.postgres.db import open_database
 
     with open_database(ctx.config) as conn:
         rows = [{k: g[k] for k in ("id", "title", "segments")} for g in groups(conn)]
@@ -32,9 +32,9 @@ def group_ls(ctx: Context, fmt: str) -> None:
 @pass_ctx
 def group_show(ctx: Context, group_id: str, fmt: str) -> None:
     """A group's segments with their six metrics."""
+    from segflow.analytics.reports import segment_grid
     from segflow.cli.read_cmds import GRID, HEADERS
-    from segflow.runtime.db import open_database
-    from segflow.runtime.reports import segment_grid
+    from segflow.engines.postgres.db import open_database
 
     with open_database(ctx.config) as conn:
         day, rows = segment_grid(conn, group=group_id)

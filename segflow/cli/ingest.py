@@ -30,8 +30,8 @@ def ingest() -> None:
 def shopify_csv(ctx: Context, customers: Path | None, orders: Path | None,
                 products: Path | None, skip_bad_rows: bool) -> None:
     """Import Shopify's CSV exports; re-importing the same files changes nothing."""
-    from segflow.runtime.db import open_database
-    from segflow.runtime.ingest import import_shopify_csv
+    from segflow.engines.postgres.db import open_database
+    from segflow.sources.shopify_csv import import_shopify_csv
 
     if customers is None and orders is None:
         raise click.UsageError("give --customers, --orders or both")
@@ -71,10 +71,10 @@ def shopify_csv(ctx: Context, customers: Path | None, orders: Path | None,
 @pass_ctx
 def shopify_api(ctx: Context, full: bool) -> None:
     """Import customers and orders from the Shopify Admin API ([shopify] in seg.toml)."""
-    from segflow.runtime.db import open_database
-    from segflow.runtime.shopify.config import shopify_config
-    from segflow.runtime.shopify.ingest_api import import_from_api
-    from segflow.runtime.shopify.sync import open_client
+    from segflow.connectors.shopify.config import shopify_config
+    from segflow.destinations.shopify.sync import open_client
+    from segflow.engines.postgres.db import open_database
+    from segflow.sources.shopify_api.importer import import_from_api
 
     cfg = shopify_config(ctx.config)
     warn = lambda m: click.echo(f"warning: {m}", err=True)  # noqa: E731

@@ -90,7 +90,7 @@ def validate(ctx: Context, paths: tuple[Path, ...], fmt: str, store: bool) -> No
 
 def store_warnings(ctx: Context, project: Project) -> list[Diagnostic]:
     """Warnings on the rules' text values that never occur in the store (see value_check)."""
-    from segflow.runtime.value_check import value_warnings
+    from segflow.lifecycle.value_check import value_warnings
 
     with ctx.database() as conn:
         return value_warnings(conn, project)

@@ -53,7 +53,7 @@ class Context:
         """
         import psycopg
 
-        from segflow.runtime.db import open_database
+        from segflow.engines.postgres.db import open_database
 
         try:
             with open_database(self.config) as conn:
@@ -103,7 +103,7 @@ class SegGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SegflowError as exc:
-            from segflow.runtime.shopify.redact import redact
+            from segflow.connectors.shopify.redact import redact
 
             click.echo(redact(exc.render()), err=True)  # never a token, whatever the message
             n = len(exc.diagnostics)

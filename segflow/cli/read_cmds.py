@@ -6,10 +6,10 @@ import json
 
 import click
 
+from segflow.analytics import reports
+from segflow.analytics.reports import METRICS
 from segflow.cli.main import Context, pass_ctx
 from segflow.cli.output import FORMAT, emit, fmt_value, plural
-from segflow.runtime import reports
-from segflow.runtime.reports import METRICS
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 GRID = ["id", "title", *METRICS]
@@ -33,7 +33,7 @@ HEADERS = {
 @pass_ctx
 def ls(ctx: Context, search, group, sort, day, fmt) -> None:
     """Every segment with its six metrics (the segment grid)."""
-    from segflow.runtime.reports import require_snapshot, segment_grid
+    from segflow.analytics.reports import require_snapshot, segment_grid
 
     with ctx.database() as conn:
         if day is not None:
@@ -51,7 +51,7 @@ def ls(ctx: Context, search, group, sort, day, fmt) -> None:
 @pass_ctx
 def show(ctx: Context, segment: str, fmt: str) -> None:
     """A segment's definition, current metrics and recent trend."""
-    from segflow.runtime.reports import history, member_count, segment_info
+    from segflow.analytics.reports import history, member_count, segment_info
 
     with ctx.database() as conn:
         info = segment_info(conn, segment)
@@ -104,8 +104,8 @@ def members(ctx: Context, segment: str, limit: int | None, offset: int, everyone
 
     A table shows the first 50; JSON and CSV, meant for programs, every member unless --limit.
     """
-    from segflow.runtime.reports import MEMBER_COLUMNS, member_count
-    from segflow.runtime.reports import members as members_of
+    from segflow.analytics.reports import MEMBER_COLUMNS, member_count
+    from segflow.analytics.reports import members as members_of
 
     if everyone and limit is not None:
         raise click.UsageError("--all and --limit exclude each other")
@@ -132,8 +132,8 @@ def members(ctx: Context, segment: str, limit: int | None, offset: int, everyone
 @pass_ctx
 def changes(ctx: Context, segment: str, day, fmt: str) -> None:
     """Who entered or left a segment on a day, from the recorded membership events."""
-    from segflow.runtime.reports import MEMBER_COLUMNS
-    from segflow.runtime.reports import changes as changes_of
+    from segflow.analytics.reports import MEMBER_COLUMNS
+    from segflow.analytics.reports import changes as changes_of
 
     with ctx.database() as conn:
         shown_day, rows = changes_of(conn, segment, day.date() if day else None)

@@ -10,7 +10,7 @@ import difflib
 
 import click
 
-from segflow.runtime.plan_model import Plan, SegmentChange
+from segflow.lifecycle.plan_model import Plan, SegmentChange
 
 SYMBOLS = {"create": "+", "update": "~", "retire": "-", "unchanged": " "}
 COLOURS = {"create": "green", "update": "yellow", "retire": "red", "unchanged": None}

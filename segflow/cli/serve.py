@@ -25,8 +25,8 @@ def _plan_path(ctx: Context, plan: Path | None) -> Path | None:
 
 def _shop(ctx: Context) -> str | None:
     """The shop's domain for the tag-sync section: the only part of [shopify] the pages show."""
+    from segflow.connectors.shopify.config import is_configured, shopify_config
     from segflow.errors import SegflowError
-    from segflow.runtime.shopify.config import is_configured, shopify_config
 
     if not is_configured(ctx.config):
         return None
@@ -38,7 +38,7 @@ def _shop(ctx: Context) -> str | None:
 
 def _url(ctx: Context) -> str:
     """The database URL, with the schema brought up to date once (as every command does)."""
-    from segflow.runtime.db import open_database, resolve_url
+    from segflow.engines.postgres.db import open_database, resolve_url
 
     open_database(ctx.config).close()
     return resolve_url(ctx.config)

@@ -50,9 +50,9 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool, offl
         raise click.UsageError("--base only applies with --offline (online plans compare with "
                                "the database)")
     else:
-        from segflow.runtime.plan import plan_for
-        from segflow.runtime.plan_file import plan_key, signed_json
-        from segflow.runtime.value_check import value_warnings
+        from segflow.lifecycle.plan import plan_for
+        from segflow.lifecycle.plan_file import plan_key, signed_json
+        from segflow.lifecycle.value_check import value_warnings
 
         with ctx.database() as conn:
             the_plan = plan_for(conn, project, tz, today_in(tz))
@@ -76,8 +76,8 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool, offl
 
 
 def _offline_plan(ctx: Context, project, base: str | None):
-    from segflow.runtime.git_base import base_project
-    from segflow.runtime.plan import offline_plan
+    from segflow.lifecycle.git_base import base_project
+    from segflow.lifecycle.plan import offline_plan
 
     tz = ctx.config.store.timezone
     segments = Path(ctx.config.project.segments)
@@ -96,9 +96,9 @@ def _offline_plan(ctx: Context, project, base: str | None):
 def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
           lock_timeout: float | None) -> None:
     """Apply a saved plan, or plan now and apply after confirmation."""
-    from segflow.runtime import plan_file as files
-    from segflow.runtime.apply import apply_plan
-    from segflow.runtime.plan import plan_for
+    from segflow.lifecycle import plan_file as files
+    from segflow.lifecycle.apply import apply_plan
+    from segflow.lifecycle.plan import plan_for
 
     tz = ctx.config.store.timezone
     body = None
@@ -147,7 +147,7 @@ def apply(ctx: Context, plan_file: Path | None, auto_approve: bool,
 def run(ctx: Context, day: dt.datetime | None, force_future: bool,
         lock_timeout: float | None) -> None:
     """The daily job: evaluate every applied segment, record events, metrics and activity."""
-    from segflow.runtime.run import run_day
+    from segflow.lifecycle.run import run_day
 
     tz = ctx.config.store.timezone
     the_day = day.date() if day else today_in(tz)
@@ -179,7 +179,7 @@ def rewind(ctx: Context, to_day: dt.datetime, auto_approve: bool,
     the events, and cancels their unsent tag operations (sent ones get compensating ones), in
     one transaction.
     """
-    from segflow.runtime.rewind import rewind as rewind_to
+    from segflow.lifecycle.rewind import rewind as rewind_to
 
     day = to_day.date()
     with ctx.database(writes=True) as conn:

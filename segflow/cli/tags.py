@@ -17,7 +17,7 @@ class OperationsFailed(SegflowError):
 
 
 def _open(ctx: Context):
-    from segflow.runtime.db import open_database
+    from segflow.engines.postgres.db import open_database
 
     return open_database(ctx.config)
 
@@ -51,9 +51,9 @@ def send_outbox(ctx: Context, conn, *, batch_size: int | None = None,
 
 
 def _send(ctx: Context, conn, batch_size: int | None) -> None:
-    from segflow.runtime.shopify import outbox
-    from segflow.runtime.shopify.config import is_configured, shopify_config
-    from segflow.runtime.shopify.sync import open_client, sync
+    from segflow.connectors.shopify.config import is_configured, shopify_config
+    from segflow.destinations.shopify import outbox
+    from segflow.destinations.shopify.sync import open_client, sync
 
     if not is_configured(ctx.config):
         waiting = outbox.status_counts(conn)
@@ -62,7 +62,7 @@ def _send(ctx: Context, conn, batch_size: int | None) -> None:
             click.echo(f"{n:,} tag operations queued; add [shopify] to seg.toml and run "
                        "`seg sync` to send them.")
         return
-    from segflow.runtime.shopify.redact import redact
+    from segflow.connectors.shopify.redact import redact
 
     cfg = shopify_config(ctx.config)
     with open_client(cfg, warn=lambda m: click.echo(f"warning: {m}", err=True)) as client:
@@ -94,8 +94,8 @@ def _send(ctx: Context, conn, batch_size: int | None) -> None:
 @pass_ctx
 def sync_cmd(ctx: Context, retry_failed: bool, batch_size: int | None) -> None:
     """Send queued tag operations to Shopify (resumes after a crash or an outage)."""
-    from segflow.runtime.shopify import outbox
-    from segflow.runtime.shopify.config import shopify_config
+    from segflow.connectors.shopify.config import shopify_config
+    from segflow.destinations.shopify import outbox
 
     shopify_config(ctx.config)  # fail early when not configured
     with _open(ctx) as conn:
@@ -128,7 +128,7 @@ def _queued_line(result, verb: str) -> str:
 @pass_ctx
 def assign_cmd(ctx: Context, segment: str, tag: str, no_sync: bool) -> None:
     """Tag the current members of SEGMENT once (kept when they leave)."""
-    from segflow.runtime.shopify.actions import assign
+    from segflow.destinations.shopify.actions import assign
 
     with _open(ctx) as conn:
         conn.autocommit = True
@@ -145,7 +145,7 @@ def assign_cmd(ctx: Context, segment: str, tag: str, no_sync: bool) -> None:
 @pass_ctx
 def remove_cmd(ctx: Context, tag: str, segment: str | None, no_sync: bool) -> None:
     """Remove TAG where segflow put it (a merchant's own tags are never touched)."""
-    from segflow.runtime.shopify.actions import remove
+    from segflow.destinations.shopify.actions import remove
 
     with _open(ctx) as conn:
         conn.autocommit = True
@@ -161,7 +161,7 @@ def remove_cmd(ctx: Context, tag: str, segment: str | None, no_sync: bool) -> No
 @pass_ctx
 def history_cmd(ctx: Context, limit: int | None, fmt: str) -> None:
     """One-off tag actions: tag, segment, customers targeted, status, when."""
-    from segflow.runtime.shopify.actions import HISTORY_COLUMNS, history
+    from segflow.destinations.shopify.actions import HISTORY_COLUMNS, history
 
     with _open(ctx) as conn:
         rows = history(conn, limit)

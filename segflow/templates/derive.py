@@ -149,7 +149,7 @@ def _store_url(config: Config) -> tuple[str | None, str | None]:
     url = config.database_url()
     if url:
         return url, None
-    from segflow.runtime.pgserver import project_cluster
+    from segflow.engines.postgres.pgserver import project_cluster
 
     try:
         cluster = project_cluster(config.root)
@@ -171,7 +171,7 @@ def store_defaults(config: Config | None, names: Iterable[str]) -> StoreDefaults
     url, why = _store_url(config)
     if url is None:
         return StoreDefaults({}, why)
-    from segflow.runtime.db import redact
+    from segflow.engines.postgres.db import redact
 
     try:
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, autocommit=True,

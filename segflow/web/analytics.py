@@ -1,5 +1,5 @@
 """The segment-analytics sections: revenue tracking and features of a segment, journey and overlap
-of a group. Each shows one report of `segflow.runtime.analytics` (no SQL here), run inside the
+of a group. Each shows one report of `segflow.analytics` (no SQL here), run inside the
 page's read-only transaction, in the generic shape that `sections/tables.html` draws.
 
 Parameters come from the query string, named as the commands' options (`from`, `to`, `cohort`,
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import psycopg
 
+from segflow.analytics import membership
+from segflow.analytics.features import features_report, features_reports
+from segflow.analytics.journey import JourneyReport, journey_report, state_label
+from segflow.analytics.overlap import overlap_report
+from segflow.analytics.revenue import COHORTS, revenue_report
 from segflow.errors import SegflowError
-from segflow.runtime.analytics import membership
-from segflow.runtime.analytics.features import features_report, features_reports
-from segflow.runtime.analytics.journey import JourneyReport, journey_report, state_label
-from segflow.runtime.analytics.overlap import overlap_report
-from segflow.runtime.analytics.revenue import COHORTS, revenue_report
 from segflow.web import charts, format
 from segflow.web.view import BadRequest, View
 
@@ -354,7 +354,7 @@ CUSTOMER_COLUMNS = [("customer_id", "Customer"), ("email", "Email"), ("first_nam
 def changes(conn: psycopg.Connection, segment_id: str, view: View) -> dict:
     """Who entered and who left the segment on a day (default: the last recorded), from the
     recorded membership events."""
-    from segflow.runtime import reports
+    from segflow.analytics import reports
 
     day, rows = reports.changes(conn, segment_id, _day(view, "day", None))
     entered = [r for r in rows if r["change"] == "entered"]

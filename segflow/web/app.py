@@ -44,7 +44,7 @@ class ReadOnlyDatabase:
         self._lock = threading.Lock()
 
     def _open(self) -> psycopg.Connection:
-        from segflow.runtime.db import connect
+        from segflow.engines.postgres.db import connect
 
         conn = connect(self.url, application="segflow dashboard")
         conn.execute("SET default_transaction_read_only = on")  # the server refuses writes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segflow.runtime.reports import METRICS
+from segflow.analytics.reports import METRICS
 
 LABELS = {
     "customer_count": "Customers",

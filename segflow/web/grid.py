@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import psycopg
 from markupsafe import Markup, escape
 
+from segflow.analytics import reports
 from segflow.errors import SegflowError
-from segflow.runtime import reports
 from segflow.web import format
 from segflow.web.view import BadRequest, View
 

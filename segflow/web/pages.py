@@ -8,8 +8,8 @@ from pathlib import Path
 
 import psycopg
 
+from segflow.analytics import reports
 from segflow.errors import SegflowError
-from segflow.runtime import reports
 from segflow.web import sections
 from segflow.web.grid import grid
 from segflow.web.view import NotFound, Page, View
@@ -76,8 +76,8 @@ def saved_plan(view: View) -> Path | None:
 def plan_page(conn: psycopg.Connection, view: View) -> Page:
     from pydantic import ValidationError
 
-    from segflow.runtime.plan_model import Plan
-    from segflow.runtime.state import read_state
+    from segflow.engines.postgres.state import read_state
+    from segflow.lifecycle.plan_model import Plan
 
     path = saved_plan(view)
     if path is None:

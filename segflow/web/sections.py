@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from segflow.runtime import reports
+from segflow.analytics import reports
 from segflow.web import analytics, charts, format, tag_sync
 from segflow.web.highlight import highlight
 from segflow.web.view import View

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import psycopg
 
+from segflow.analytics import reports
 from segflow.errors import SegflowError
-from segflow.runtime import reports
 from segflow.web import analytics, pages
 from segflow.web.render import STATIC_FILES, render, static_file
 from segflow.web.view import Page, View

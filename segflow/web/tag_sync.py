@@ -1,5 +1,5 @@
 """The segment page's tag-sync section: where the segment's Shopify tag stands, and the one-off tag
-actions that targeted the segment. Both read through `segflow.runtime.shopify` (no SQL here);
+actions that targeted the segment. Both read through `segflow.destinations.shopify` (no SQL here);
 nothing of the [shopify] configuration is shown but the shop's domain (never the token)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import datetime as dt
 
 import psycopg
 
-from segflow.runtime import reports
-from segflow.runtime.shopify.actions import history
-from segflow.runtime.shopify.outbox import segment_tag_sync
+from segflow.analytics import reports
+from segflow.destinations.shopify.actions import history
+from segflow.destinations.shopify.outbox import segment_tag_sync
 from segflow.web.view import View
 
 FAILURES = 5  # the newest failed operations listed; `seg sync` reports them all

@@ -7,10 +7,10 @@ from itertools import combinations
 
 import pytest
 
+from segflow.analytics.features import LISTS, features_report
+from segflow.analytics.journey import journey_report
+from segflow.analytics.overlap import overlap_report
 from segflow.errors import SegflowError
-from segflow.runtime.analytics.features import LISTS, features_report
-from segflow.runtime.analytics.journey import journey_report
-from segflow.runtime.analytics.overlap import overlap_report
 from tests.analytics import conftest as store
 from tests.analytics.model import LAST_DAY
 from tests.runtime import helpers as h

@@ -6,7 +6,7 @@ import datetime as dt
 
 import psycopg
 
-from segflow.runtime.analytics import membership as m
+from segflow.analytics import membership as m
 from tests.analytics import conftest as store
 from tests.analytics.model import LAST_DAY, first_day
 from tests.runtime import helpers as h
@@ -66,7 +66,7 @@ def test_an_apply_after_the_days_run_counts_by_net_change(fresh_conn, model, tmp
 
 
 def test_reports_run_in_their_own_read_only_snapshot_or_the_callers_transaction(conn, store_db):
-    from segflow.runtime.analytics.overlap import overlap_report
+    from segflow.analytics.overlap import overlap_report
 
     report = overlap_report(conn, ["active", "repeaters"])  # autocommit: its own snapshot
     assert report.day == LAST_DAY and conn.info.transaction_status.name == "IDLE"

@@ -9,7 +9,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segflow.runtime.analytics.membership import MEMBERS_ON, SPELLS
+from segflow.analytics.membership import MEMBERS_ON, SPELLS
 
 ORD = 9_999  # an ordinal no segment of the test store uses
 DAY0 = dt.date(2026, 1, 1)

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from segflow.analytics.revenue import revenue_report
 from segflow.errors import SegflowError
-from segflow.runtime.analytics.revenue import revenue_report
 from tests.analytics import conftest as store
 from tests.analytics.model import LAST_DAY
 from tests.runtime import helpers as h

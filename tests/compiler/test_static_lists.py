@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.errors import SegflowError
-from segflow.runtime.static_lists import load_list
+from segflow.lifecycle.static_lists import load_list
 
 GOOD = "customer_id,email\n'7001,\n,Dee@Example.com\n\n7002,ignored@example.com\n"
 

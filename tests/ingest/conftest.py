@@ -1,6 +1,6 @@
 import pytest
 
-from segflow.runtime.db import migrate
+from segflow.engines.postgres.db import migrate
 
 
 @pytest.fixture

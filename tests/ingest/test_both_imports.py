@@ -16,10 +16,10 @@ import pytest
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.project import load_sources
 from segflow.compiler.query import render, segment_query
+from segflow.connectors.shopify.fake import FakeOptions, FakeShopify
 from segflow.dsl.parser import parse
-from segflow.runtime.ingest import import_shopify_csv
-from segflow.runtime.shopify.fake import FakeOptions, FakeShopify
-from segflow.runtime.shopify.ingest_api import import_from_api
+from segflow.sources.shopify_api.importer import import_from_api
+from segflow.sources.shopify_csv import import_shopify_csv
 from segflow.templates.library import templates
 from tests.ingest import leila_api
 from tests.ingest.test_semantics import CUSTOMERS, ORDERS, PRODUCTS
@@ -114,7 +114,7 @@ def test_what_only_the_api_knows(pg_conn, fake, tmp_path):
 
 
 def test_customers_query_uses_no_field_deprecated_since_2025_04():
-    from segflow.runtime.shopify.ingest_api import _CUSTOMERS
+    from segflow.sources.shopify_api.importer import _CUSTOMERS
 
     fields = set(re.findall(r"[A-Za-z_]+", _CUSTOMERS))
     assert not fields & {"email", "phone", "emailMarketingConsent", "smsMarketingConsent"}

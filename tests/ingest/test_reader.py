@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.errors import SegflowError
-from segflow.runtime.ingest import import_shopify_csv
-from segflow.runtime.ingest.parsing import CsvFile
+from segflow.sources.shopify_csv import import_shopify_csv
+from segflow.sources.shopify_csv.parsing import CsvFile
 
 FIX = Path(__file__).parent / "fixtures"
 LIMIT = csv.field_size_limit()

@@ -23,12 +23,12 @@ from segflow.compiler.project import load_sources
 from segflow.compiler.query import render, segment_query
 from segflow.dsl.parser import parse
 from segflow.errors import SegflowError
-from segflow.runtime.ingest import import_shopify_csv
-from segflow.runtime.ingest.channels import channel_for_api
-from segflow.runtime.ingest.discounts import api_titles, split_discounts
-from segflow.runtime.ingest.parsing import derived_id
-from segflow.runtime.ingest.products import Catalog, Product, split_names
-from segflow.runtime.ingest.statuses import financial_status, fulfillment_status
+from segflow.sources.shopify_csv import import_shopify_csv
+from segflow.sources.shopify_csv.parsing import derived_id
+from segflow.sources.shopify_csv.products import Catalog, Product, split_names
+from segflow.sources.vocab.channels import channel_for_api
+from segflow.sources.vocab.discounts import api_titles, split_discounts
+from segflow.sources.vocab.statuses import financial_status, fulfillment_status
 
 FIX = Path(__file__).parent / "fixtures"
 ORDERS = FIX / "leila_orders_export.csv"

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.errors import SegflowError
-from segflow.runtime.ingest import channel_for, import_shopify_csv
-from segflow.runtime.ingest.parsing import derived_id
+from segflow.sources.shopify_csv import channel_for, import_shopify_csv
+from segflow.sources.shopify_csv.parsing import derived_id
 
 FIX = Path(__file__).parent / "fixtures"
 ORDERS = FIX / "orders_export.csv"

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.errors import SegflowError
-from segflow.runtime.ingest import import_shopify_csv
+from segflow.sources.shopify_csv import import_shopify_csv
 
 FIX = Path(__file__).parent / "fixtures"
 CUSTOMERS = FIX / "customers_export_resaved.csv"

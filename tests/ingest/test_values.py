@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segflow.errors import SegflowError
-from segflow.runtime.ingest import import_shopify_csv
-from segflow.runtime.ingest.parsing import BadValue, CsvFile, _int, _money, _timestamp
+from segflow.sources.shopify_csv import import_shopify_csv
+from segflow.sources.shopify_csv.parsing import BadValue, CsvFile, _int, _money, _timestamp
 
 FIX = Path(__file__).parent / "fixtures"
 ORDERS = FIX / "orders_export_values.csv"  # #1002 (line 2), #1005 (lines 3-5), #1006 (line 6)
@@ -170,7 +170,7 @@ def test_every_field_of_a_good_row_is_text_postgresql_accepts(pg_conn, tmp_path_
 def test_a_value_the_database_still_refuses_is_one_clear_error(pg_conn, monkeypatch):
     """Should a check ever let a value through that PostgreSQL refuses, the import ends in one
     message (rolled back), not a traceback."""
-    from segflow.runtime.ingest import parsing
+    from segflow.sources.shopify_csv import parsing
 
     monkeypatch.setattr(parsing, "_money", lambda text, column: "1_000" if text.strip() else None)
     with pytest.raises(SegflowError) as err:

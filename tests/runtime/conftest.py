@@ -38,7 +38,7 @@ def generated(conn, tmp_path):
     its last day; returns the project root."""
     import datetime as dt
 
-    from segflow.runtime.synth import generate_store
+    from segflow.sources.synth import generate_store
     from tests.runtime import helpers as h
 
     with conn.transaction():

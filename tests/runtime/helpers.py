@@ -10,11 +10,11 @@ import psycopg
 
 from segflow.compiler.project import Project, load_sources
 from segflow.dsl.parser import parse
-from segflow.runtime.apply import ApplyResult, apply_plan
-from segflow.runtime.db import migrate
-from segflow.runtime.plan import plan_for
-from segflow.runtime.plan_model import Plan
-from segflow.runtime.run import RunResult, run_day
+from segflow.engines.postgres.db import migrate
+from segflow.lifecycle.apply import ApplyResult, apply_plan
+from segflow.lifecycle.plan import plan_for
+from segflow.lifecycle.plan_model import Plan
+from segflow.lifecycle.run import RunResult, run_day
 from tests.compiler import store_data
 
 TZ = store_data.TZ
@@ -39,7 +39,7 @@ def load_migrated_store(conn: psycopg.Connection) -> None:
 def load_generated_store(conn: psycopg.Connection, customers: int, seed: int,
                          end: dt.date) -> None:
     """The migrated schema, then a generated store (one transaction); leaves autocommit on."""
-    from segflow.runtime.synth import generate_store
+    from segflow.sources.synth import generate_store
 
     conn.commit()
     conn.autocommit = True

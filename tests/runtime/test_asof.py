@@ -17,8 +17,8 @@ from segflow.compiler import facts
 from segflow.compiler import nodes as n
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.query import render, segment_query
-from segflow.runtime.backfill import backfill
-from segflow.runtime.db import migrations
+from segflow.engines.postgres.db import migrations
+from segflow.lifecycle.backfill import backfill
 from tests.compiler.store_data import ts
 from tests.runtime import helpers as h
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from segflow.errors import SegflowError
-from segflow.runtime.backfill import backfill
+from segflow.lifecycle.backfill import backfill
 from tests.runtime import helpers as h
 from tests.runtime.helpers import GENERATED_END as END
 

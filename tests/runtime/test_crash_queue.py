@@ -2,7 +2,7 @@
 command would: the operations are queued in the same transaction as the memberships they follow.
 
 Each case runs the real `seg` in a subprocess and kills it (SIGKILL) at a pause point
-(`SEGFLOW_TEST_PAUSE_AT`, segflow/runtime/killpoints.py) or after a random delay. Right after
+(`SEGFLOW_TEST_PAUSE_AT`, segflow/lifecycle/killpoints.py) or after a random delay. Right after
 the kill the database holds either the state from before the command or the state after it,
 never memberships without their tag operations; running the command again then ends with the
 queue and the tag ledger of a run that was never interrupted.

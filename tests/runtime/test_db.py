@@ -1,4 +1,4 @@
-"""segflow.runtime.db (migrations, connecting) and the `seg db` commands, on real servers."""
+"""segflow.engines.postgres.db (migrations, connecting) and the `seg db` commands, on real servers."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from segflow.cli.main import cli
+from segflow.engines.postgres.db import connect, migrate, migrations, schema_version
+from segflow.engines.postgres.pgserver import NOT_FOUND, project_cluster
 from segflow.errors import SegflowError
-from segflow.runtime.db import connect, migrate, migrations, schema_version
-from segflow.runtime.pgserver import NOT_FOUND, project_cluster
 
 IS_ROOT = os.geteuid() == 0
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.errors import SegflowError
-from segflow.runtime.store_origin import check_replaceable, holds_foreign_data
+from segflow.sources.store_origin import check_replaceable, holds_foreign_data
 from tests.runtime import helpers as h
 
 STORE = ("SELECT (SELECT count(*) FROM store.customers), (SELECT count(*) FROM store.orders),"

@@ -14,7 +14,7 @@ import datetime as dt
 
 import psycopg
 
-from segflow.runtime.synth import generate_store
+from segflow.sources.synth import generate_store
 from tests.runtime import helpers as h
 from tests.runtime.helpers import GENERATED_END as END
 

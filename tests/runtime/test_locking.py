@@ -8,9 +8,9 @@ import time
 import psycopg
 import pytest
 
+from segflow.engines.postgres import locking
+from segflow.engines.postgres.state import RUN_LOCK
 from segflow.errors import SegflowError
-from segflow.runtime import locking
-from segflow.runtime.state import RUN_LOCK
 
 
 def _holder(url: str) -> psycopg.Connection:

@@ -19,9 +19,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from segflow.engines.postgres import pgserver
+from segflow.engines.postgres.pgserver import Cluster, find_server_binaries, project_cluster
 from segflow.errors import SegflowError
-from segflow.runtime import pgserver
-from segflow.runtime.pgserver import Cluster, find_server_binaries, project_cluster
 
 IS_ROOT = os.geteuid() == 0
 REPO = Path(__file__).resolve().parents[2]
@@ -162,7 +162,7 @@ def _account_python(account: pgserver.Account, env: dict) -> str | None:
     ver = f"{sys.version_info.major}.{sys.version_info.minor}"
     for exe in dict.fromkeys([sys.executable, f"/usr/bin/python{ver}", f"/usr/local/bin/python{ver}"]):
         try:
-            r = subprocess.run([exe, "-c", "import psycopg, segflow.runtime.pgserver"], cwd="/",
+            r = subprocess.run([exe, "-c", "import psycopg, segflow.engines.postgres.pgserver"], cwd="/",
                                env=env, capture_output=True, user=account.uid,
                                group=account.gid, extra_groups=[])
         except OSError:  # e.g. a venv under /root: not executable by the account
@@ -176,7 +176,7 @@ SNIPPET = textwrap.dedent("""
     import sys
     from pathlib import Path
     import psycopg
-    from segflow.runtime.pgserver import Cluster
+    from segflow.engines.postgres.pgserver import Cluster
     c = Cluster(Path(sys.argv[1]) / "pg", ephemeral=True)
     try:
         c.start()

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.errors import SegflowError
-from segflow.runtime import plan_file
+from segflow.lifecycle import plan_file
 from tests.runtime import helpers as h
 
 RULES = """
@@ -123,7 +123,7 @@ def test_json_output_is_the_signed_plan(seg, saved, conn, project):
 
 def _resigned(saved: Path, conn, change) -> dict:
     """The plan edited, then signed again with the right key (as if by someone who has it)."""
-    from segflow.runtime.plan_model import Plan
+    from segflow.lifecycle.plan_model import Plan
 
     body = json.loads(saved.read_text())
     body.pop("signature")

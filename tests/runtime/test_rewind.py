@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.errors import SegflowError
-from segflow.runtime.rewind import rewind
-from segflow.runtime.run import run_day
+from segflow.lifecycle.rewind import rewind
+from segflow.lifecycle.run import run_day
 from tests.pg import cloned
 from tests.runtime import helpers as h
 

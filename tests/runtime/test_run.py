@@ -16,9 +16,9 @@ import psycopg
 import pytest
 import sqlglot
 
+from segflow.compiler import incremental as split_module
+from segflow.engines.postgres.state import RUN_LOCK
 from segflow.errors import SegflowError
-from segflow.runtime import daysplit as split_module
-from segflow.runtime.state import RUN_LOCK
 from tests.runtime import helpers as h
 
 RULES = """

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from segflow.cli.main import cli
 from segflow.compiler.catalog import CUSTOMER_NAMESPACE
-from segflow.runtime.value_check import field_query, value_warnings
+from segflow.lifecycle.value_check import field_query, value_warnings
 from tests.runtime import helpers as h
 
 RULES = """\

@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from segflow.runtime.shopify.client import AdminClient
-from segflow.runtime.shopify.config import DEFAULT_API_VERSION
-from segflow.runtime.shopify.fake import FakeOptions, FakeShopify, load_schema
-from segflow.runtime.shopify.throttle import Backoff
+from segflow.connectors.shopify.client import AdminClient
+from segflow.connectors.shopify.config import DEFAULT_API_VERSION
+from segflow.connectors.shopify.fake import FakeOptions, FakeShopify, load_schema
+from segflow.connectors.shopify.throttle import Backoff
 from tests.runtime.conftest import conn, store_db, store_template  # noqa: F401
 
 TOKEN = "shpat_test_0123456789abcdef"  # a token-shaped secret the tests grep for

@@ -9,7 +9,7 @@ from decimal import Decimal
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.facts import FactSet
 from segflow.compiler.query import CompiledProject, render
-from segflow.runtime.shopify.ingest_api import import_from_api
+from segflow.sources.shopify_api.importer import import_from_api
 from tests.shopify.conftest import make_client
 from tests.shopify.test_ingest_api import _customer, _money, _order
 

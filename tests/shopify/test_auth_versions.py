@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from segflow.connectors.shopify import fake_rules
+from segflow.connectors.shopify.auth import ClientCredentials
+from segflow.connectors.shopify.bulk import polls_by_id
+from segflow.connectors.shopify.client import TagCall
+from segflow.connectors.shopify.config import DEFAULT_API_VERSION, ShopifyConfig
+from segflow.connectors.shopify.fake import PLANS, FakeOptions, FakeShopify, build_fake
 from segflow.errors import SegflowError
-from segflow.runtime.shopify import fake_rules
-from segflow.runtime.shopify.auth import ClientCredentials
-from segflow.runtime.shopify.bulk import polls_by_id
-from segflow.runtime.shopify.client import TagCall
-from segflow.runtime.shopify.config import DEFAULT_API_VERSION, ShopifyConfig
-from segflow.runtime.shopify.fake import PLANS, FakeOptions, FakeShopify, build_fake
-from segflow.runtime.shopify.ingest_api import export
+from segflow.sources.shopify_api.importer import export
 from tests.shopify.conftest import make_client
 
 SECRET = "shpss_0123456789abcdef0123456789abcdef"
@@ -104,7 +104,7 @@ def test_the_fake_refuses_unknown_fields_like_shopify(fake):
 def test_the_fake_has_shopifys_bucket_sizes_and_single_query_limit():
     assert (FakeOptions().bucket_size, FakeOptions().restore_rate) == PLANS["standard"]
     assert PLANS == {"standard": (2000.0, 100.0), "plus": (20000.0, 1000.0)}
-    from segflow.runtime.shopify.client import build_document
+    from segflow.connectors.shopify.client import build_document
 
     fake = FakeShopify(FakeOptions(), customers={i: [] for i in range(1, 102)})
     document, variables = build_document([TagCall(i, "add", ("a",)) for i in range(1, 102)])
@@ -114,7 +114,7 @@ def test_the_fake_has_shopifys_bucket_sizes_and_single_query_limit():
 
 
 def test_the_documented_fake_covers_the_generated_store(monkeypatch):
-    from segflow.runtime.synth.catalog import CUSTOMER_ID_BASE
+    from segflow.sources.synth.catalog import CUSTOMER_ID_BASE
 
     monkeypatch.setenv("SHOPIFY_ACCESS_TOKEN", "shpat_local")
     fake = build_fake(["--customers", "3"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from segflow.runtime.shopify.bulk import jsonl, line_mutation
-from segflow.runtime.shopify.client import TagCall
-from segflow.runtime.shopify.sync import sync
+from segflow.connectors.shopify.bulk import jsonl, line_mutation
+from segflow.connectors.shopify.client import TagCall
+from segflow.destinations.shopify.sync import sync
 from tests.runtime import helpers as h
 from tests.shopify.conftest import make_client, store_tags
 from tests.shopify.test_sync import _bulk_store

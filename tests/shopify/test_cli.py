@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from segflow.cli.main import cli
-from segflow.runtime.shopify.config import ShopifyConfig
-from segflow.runtime.shopify.sync import open_client
+from segflow.connectors.shopify.config import ShopifyConfig
+from segflow.destinations.shopify.sync import open_client
 from tests.runtime import helpers as h
 from tests.shopify.conftest import TOKEN, store_tags
 
@@ -222,7 +222,7 @@ def test_history_shows_a_cancelled_assign_as_cancelled(conn, store_db, fake, tmp
 
 
 def test_sync_reports_members_without_a_shopify_id(conn, store_db, fake, tmp_path):
-    from segflow.runtime.ingest.parsing import derived_id
+    from segflow.sources.shopify_csv.parsing import derived_id
 
     conn.execute("INSERT INTO store.customers (customer_id, email) VALUES (%s, 'x@example.com')",
                  (derived_id("email", "x@example.com"),))

@@ -9,9 +9,9 @@ import tracemalloc
 
 import pytest
 
+from segflow.connectors.shopify.client import ShopifyError
 from segflow.errors import SegflowError
-from segflow.runtime.shopify.client import ShopifyError
-from segflow.runtime.shopify.ingest_api import _ORDERS, export, import_from_api
+from segflow.sources.shopify_api.importer import _ORDERS, export, import_from_api
 from tests.runtime import helpers as h
 from tests.shopify.conftest import make_client
 from tests.shopify.test_ingest_api import _customer, _order

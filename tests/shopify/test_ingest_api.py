@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from segflow.runtime.shopify.ingest_api import import_from_api
+from segflow.sources.shopify_api.importer import import_from_api
 from tests.runtime import helpers as h
 from tests.shopify.conftest import make_client
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segflow.runtime.shopify.sync import sync
+from segflow.destinations.shopify.sync import sync
 from tests.runtime import helpers as h
 from tests.shopify.conftest import make_client
 

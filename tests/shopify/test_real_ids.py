@@ -3,10 +3,10 @@ derived are counted and reported, never queued; one malformed operation fails al
 
 from __future__ import annotations
 
-from segflow.runtime.ingest.parsing import derived_id
-from segflow.runtime.shopify import actions, outbox
-from segflow.runtime.shopify.client import TagCall
-from segflow.runtime.shopify.sync import sync
+from segflow.connectors.shopify.client import TagCall
+from segflow.destinations.shopify import actions, outbox
+from segflow.destinations.shopify.sync import sync
+from segflow.sources.shopify_csv.parsing import derived_id
 from tests.runtime import helpers as h
 from tests.shopify.conftest import make_client, store_tags
 
@@ -84,7 +84,7 @@ def test_shopify_refuses_a_whole_request_for_one_malformed_id_and_only_that_call
 def test_a_refusal_that_names_no_variable_is_split_until_the_bad_call_is_alone(fake):
     import httpx
 
-    from segflow.runtime.shopify.client import AdminClient
+    from segflow.connectors.shopify.client import AdminClient
 
     def handler(request: httpx.Request) -> httpx.Response:
         body = request.read().decode()

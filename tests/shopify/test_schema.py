@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 from graphql import parse, validate
 
-from segflow.runtime.shopify import bulk, ingest_api
-from segflow.runtime.shopify.client import TagCall, build_document
+from segflow.connectors.shopify import bulk
+from segflow.connectors.shopify.client import TagCall, build_document
+from segflow.sources.shopify_api import importer as ingest_api
 from tests.shopify.conftest import admin_schema, make_client
 
 SINCE = ingest_api._filter(dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
@@ -39,8 +40,8 @@ def test_document_validates_against_the_published_admin_schema(name):
 
 
 def test_an_unknown_field_in_a_bulk_query_is_refused_by_the_fake_like_shopify(fake):
-    from segflow.runtime.shopify.client import ShopifyError
-    from segflow.runtime.shopify.ingest_api import export
+    from segflow.connectors.shopify.client import ShopifyError
+    from segflow.sources.shopify_api.importer import export
 
     with make_client(fake) as client, pytest.raises(ShopifyError) as caught:
         export(client, "{ customers { edges { node { id emailz } } } }", poll_seconds=0.01)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from segflow.cli.render_plan import as_text
-from segflow.runtime.shopify import actions
-from segflow.runtime.shopify.sync import sync
+from segflow.destinations.shopify import actions
+from segflow.destinations.shopify.sync import sync
 from tests.compiler import store_data
 from tests.runtime import helpers as h
 from tests.shopify.conftest import make_client, store_tags

@@ -8,9 +8,9 @@ import json
 import httpx
 import pytest
 
-from segflow.runtime.shopify.client import AdminClient, ShopifyError, TagCall, build_document
-from segflow.runtime.shopify.fake import FakeOptions, FakeShopify
-from segflow.runtime.shopify.throttle import Backoff, CostBucket, retry_after_seconds
+from segflow.connectors.shopify.client import AdminClient, ShopifyError, TagCall, build_document
+from segflow.connectors.shopify.fake import FakeOptions, FakeShopify
+from segflow.connectors.shopify.throttle import Backoff, CostBucket, retry_after_seconds
 
 
 def test_mutation_document_with_aliases(snapshot):
@@ -108,7 +108,7 @@ def test_bucket_waits_only_for_what_is_missing():
 
 
 def test_history_json_shape(conn, tmp_path, snapshot):
-    from segflow.runtime.shopify import actions
+    from segflow.destinations.shopify import actions
     from tests.runtime import helpers as h
 
     h.plan_apply(conn, h.project("segment buyers { where order_count >= 1 }", tmp_path), tmp_path)

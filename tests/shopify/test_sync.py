@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from segflow.runtime.shopify import outbox
-from segflow.runtime.shopify.client import ShopifyError
-from segflow.runtime.shopify.fake import FAULTS
-from segflow.runtime.shopify.sync import sync
+from segflow.connectors.shopify.client import ShopifyError
+from segflow.connectors.shopify.fake import FAULTS
+from segflow.destinations.shopify import outbox
+from segflow.destinations.shopify.sync import sync
 from tests.runtime import helpers as h
 from tests.shopify.conftest import make_client, store_tags
 

@@ -17,10 +17,10 @@ from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.project import load_project
 from segflow.compiler.query import render, segment_query
 from segflow.compiler.tables import refresh_order_index
-from segflow.runtime.db import migrate
-from segflow.runtime.synth import catalog, generate_store, write_csv
-from segflow.runtime.synth.model import O_INDEX, iter_store
-from segflow.runtime.synth.writer import CUSTOMERS_EXPORT_COLUMNS, ORDERS_EXPORT_COLUMNS
+from segflow.engines.postgres.db import migrate
+from segflow.sources.synth import catalog, generate_store, write_csv
+from segflow.sources.synth.model import O_INDEX, iter_store
+from segflow.sources.synth.writer import CUSTOMERS_EXPORT_COLUMNS, ORDERS_EXPORT_COLUMNS
 
 END = dt.date(2026, 11, 27)
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,7 +207,7 @@ def _rows(conn, table: str, columns: tuple[str, ...], key: str) -> dict:
 
 
 def test_csv_round_trip_matches_direct_load(pg_cluster, make_template, tmp_path):
-    ingest = pytest.importorskip("segflow.runtime.ingest.shopify_csv")
+    ingest = pytest.importorskip("segflow.sources.shopify_csv.importer")
     n, seed = 300, 5
     write_csv(tmp_path, n, seed, END)
     direct, imported = (_fresh_db(pg_cluster, make_template) for _ in range(2))

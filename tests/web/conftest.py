@@ -56,8 +56,8 @@ def sync_tags(conn: psycopg.Connection) -> None:
     """Tag sync through the runtime against the fake Admin API: the runs queued buyers' tag; one
     add is refused with a markup error, the fake lacks one buyer (its add fails), the rest is
     done; then a one-off action on buyers, synced (partly failed) too."""
-    from segflow.runtime.shopify import actions, outbox, sync
-    from segflow.runtime.shopify.fake import FakeOptions, FakeShopify
+    from segflow.connectors.shopify.fake import FakeOptions, FakeShopify
+    from segflow.destinations.shopify import actions, outbox, sync
     from tests.shopify.conftest import TOKEN, make_client, store_tags
 
     (first,), _ = outbox.claim(conn, 1)
@@ -112,7 +112,7 @@ segment newcomers {
 @pytest.fixture(scope="session")
 def plan_file(state_url, tmp_path_factory) -> Path:
     """A saved plan against the state: one segment changed, one created."""
-    from segflow.runtime.plan import plan_for
+    from segflow.lifecycle.plan import plan_for
 
     root = tmp_path_factory.mktemp("plan")
     with helpers.connect(state_url) as conn:

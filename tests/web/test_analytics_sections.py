@@ -1,4 +1,4 @@
-"""The analytics sections, server-side: each shows what its `segflow.runtime.analytics` report
+"""The analytics sections, server-side: each shows what its `segflow.analytics` report
 gives for the same arguments; bad parameters are a 400 with the reason in place; data is escaped.
 """
 
@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from segflow.runtime.analytics.features import features_report
-from segflow.runtime.analytics.journey import journey_report, state_label
-from segflow.runtime.analytics.overlap import overlap_report
-from segflow.runtime.analytics.revenue import revenue_report
+from segflow.analytics.features import features_report
+from segflow.analytics.journey import journey_report, state_label
+from segflow.analytics.overlap import overlap_report
+from segflow.analytics.revenue import revenue_report
 from segflow.web import format
 from tests.runtime import helpers
 from tests.web.conftest import DAYS, FIRST, MARKUP_PRODUCT

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from segflow.cli.main import cli
-from segflow.runtime import demo
+from segflow.lifecycle import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SEG = str(Path(sys.executable).parent / "seg")  # the installed command, not this checkout

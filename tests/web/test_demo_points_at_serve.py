@@ -13,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from segflow.cli.main import cli
-from segflow.runtime import demo
+from segflow.lifecycle import demo
 
 ROOT = Path(__file__).resolve().parents[2]
 

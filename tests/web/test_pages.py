@@ -199,7 +199,7 @@ def test_no_secret_is_shown(app, state_url):
 
 def test_an_empty_state_renders_every_page(pg_db):
     with psycopg.connect(pg_db, autocommit=True) as conn:
-        from segflow.runtime.db import migrate
+        from segflow.engines.postgres.db import migrate
 
         migrate(conn)
     database = ReadOnlyDatabase(pg_db)

@@ -12,8 +12,8 @@ import threading
 import pytest
 from click.testing import CliRunner
 
+from segflow.analytics.features import features_report, features_reports
 from segflow.cli.main import cli
-from segflow.runtime.analytics.features import features_report, features_reports
 from segflow.web import analytics
 from segflow.web.static_site import write_report
 from segflow.web.view import View

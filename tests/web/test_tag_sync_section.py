@@ -9,7 +9,7 @@ from html import unescape
 
 import pytest
 
-from segflow.runtime import reports
+from segflow.analytics import reports
 from segflow.web.app import Dashboard
 from segflow.web.view import View
 from tests.runtime import helpers

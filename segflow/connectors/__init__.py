@@ -1,0 +1,1 @@
+"""Clients of outside APIs, shared by the sources and destinations that use them."""

@@ -1,0 +1,1 @@
+"""Destinations: where memberships are sent (tags in Shopify first)."""

@@ -1,0 +1,1 @@
+"""Engines: where the compiled segments are computed. One folder per engine."""

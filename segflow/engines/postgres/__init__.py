@@ -1,0 +1,1 @@
+"""PostgreSQL: the reference engine, the embedded cluster, the state store."""

@@ -1,0 +1,1 @@
+"""Plan, apply, run, backfill: the as-code loop, orchestrated over an engine."""

@@ -1,0 +1,1 @@
+"""Sources: loading store data from outside into the canonical tables."""

@@ -1,0 +1,1 @@
+"""One vocabulary for every import: channels, statuses, discounts."""
