@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
+from segflow import destinations
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.project import build_project
 from segflow.compiler.query import compile_project
-from segflow.destinations.shopify.outbox import enqueue_sync
 from segflow.dsl.parser import parse
 from segflow.engines.postgres import evaluate, locking
 from segflow.engines.postgres.state import bump_revision, read_state
@@ -109,7 +109,7 @@ def apply_plan(conn: psycopg.Connection, plan: Plan, root: Path, timezone: str, 
         )
         # the tag operations for the new memberships, in the same transaction: a crash at any
         # moment leaves both or neither (shopify/outbox.py)
-        enqueue_sync(conn, "apply")
+        destinations.queue_all(conn, "apply")
         pause_point("apply:queued")
     pause_point("apply:committed")
     return result

@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 from sqlglot import exp
 
+from segflow import destinations
 from segflow.compiler.definition import (
     declaration_source,
     effective_fingerprints,
@@ -26,11 +27,6 @@ from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.facts import FACTS, facts_ctes
 from segflow.compiler.project import Project
 from segflow.compiler.query import compile_project, render, segment_query
-from segflow.destinations.shopify.tagdiff import (
-    counts_by_segment,
-    unlinked_by_segment,
-    with_plan_tag_ops,
-)
 from segflow.engines.postgres.state import (
     AppliedGroup,
     AppliedSegment,
@@ -250,9 +246,11 @@ def _count_members(conn: psycopg.Connection, project: Project, state: AppliedSta
     for name, cte in facts_ctes(compiled.facts, ev):
         query = query.with_(name, as_=cte)
     query = query.with_("desired", as_=desired)
-    # the tag operations: the same diff the run and apply queue (runtime/shopify/tagdiff.py)
-    query = with_plan_tag_ops(query, [c.id for c in todo], [
-        (c.id, c.tag, f"p{i}") for i, c in enumerate(todo) if c.action != "retire"])
+    # what each destination would queue: the same diff the run and apply queue
+    targets = destinations.enabled()
+    for target in targets:
+        query = target.with_plan_operations(query, [c.id for c in todo], [
+            (c.id, c.tag, f"p{i}") for i, c in enumerate(todo) if c.action != "retire"])
     row = conn.execute(render(query)).fetchone()
     assert row is not None
     for i, c in enumerate(todo):
@@ -260,10 +258,12 @@ def _count_members(conn: psycopg.Connection, project: Project, state: AppliedSta
         c.members_after, c.members_before, c.entering, c.leaving = after, before, enter, leave
         if c.action == "retire":
             c.members_after = 0
-    tag_ops, unlinked = counts_by_segment(row[-1]), unlinked_by_segment(row[-1])
+    planned = [t.read_plan_operations(v) for t, v in zip(targets, row[-len(targets):], strict=True)]
     for c in changes:
-        c.tag_adds, c.tag_removes = tag_ops.get(c.id, (0, 0))
-        c.tag_unlinked = unlinked.get(c.id, 0)
+        ops = [p[c.id] for p in planned if c.id in p]
+        c.tag_adds = sum(o.adds for o in ops)
+        c.tag_removes = sum(o.removes for o in ops)
+        c.tag_unlinked = sum(o.unreachable for o in ops)
 
 
 def plan_for(conn: psycopg.Connection, project: Project, timezone: str, today: dt.date,

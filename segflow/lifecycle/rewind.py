@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
+from segflow import destinations
 from segflow.analytics.membership import members_on_sql
-from segflow.destinations.shopify.outbox import Queued, enqueue_sync
+from segflow.destinations.base import Queued
 from segflow.engines.postgres import locking
 from segflow.engines.postgres.state import read_state
 from segflow.errors import SegflowError
@@ -79,7 +80,7 @@ def rewind(conn: psycopg.Connection, to_day: dt.date, *, dry_run: bool = False,
         conn.execute("UPDATE segflow.state SET last_run_day = %s, revision = revision + 1",
                      (previous,))
         conn.execute("UPDATE segflow.facts_state SET valid = false")  # the next run rebuilds
-        tags = enqueue_sync(conn, f"rewind to {to_day}")
+        tags = destinations.queue_all(conn, f"rewind to {to_day}")
         result = Rewound(to_day, days, previous, *counts, tags=tags)
         conn.execute(
             "INSERT INTO segflow.runs (kind, day, finished_at, status, detail)"

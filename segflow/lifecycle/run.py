@@ -16,9 +16,9 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
+from segflow import destinations
 from segflow.compiler.evaluation import Evaluation, zone
 from segflow.compiler.incremental import DaySplit, split
-from segflow.destinations.shopify.outbox import enqueue_sync
 from segflow.engines.postgres import daily as engine
 from segflow.engines.postgres import locking
 from segflow.engines.postgres.daily import Workspace
@@ -93,7 +93,7 @@ def run_day(conn: psycopg.Connection, day: dt.date, timezone: str, root: Path, *
         # the day's tag operations, in the same transaction as the memberships they follow (a
         # crash at any moment leaves both or neither); on a re-run this also queues what a
         # crash of an older segflow, which queued after the commit, left out (shopify/outbox.py)
-        enqueue_sync(conn, f"run {day}")
+        destinations.queue_all(conn, f"run {day}")
         pause_point("run:queued")
         result = RunResult(day, len(ords), entered, left, snapshots,
                            time.perf_counter() - started)

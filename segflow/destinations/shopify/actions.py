@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from segflow.destinations.shopify.outbox import QUEUE_LOCK, Queued, local_problem, write_ops
+from segflow.destinations.base import Queued
+from segflow.destinations.shopify.outbox import QUEUE_LOCK, local_problem, write_ops
 from segflow.destinations.shopify.tagdiff import adds_sql
 from segflow.errors import SegflowError
 

@@ -13,18 +13,12 @@ from dataclasses import dataclass
 
 import psycopg
 
+from segflow.destinations.base import Queued
 from segflow.destinations.shopify.tagdiff import DESIRED_RECORDED, diff_sql
 
 QUEUE_LOCK = 7_415_004  # advisory lock: one writer of the tag ledger and outbox at a time
 MAX_TAG_LENGTH = 255  # characters per tag (docs/shopify.md)
 MAX_TAGS = 250        # tags per customer (docs/shopify.md)
-
-
-@dataclass(frozen=True)
-class Queued:
-    adds: int
-    removes: int
-    cancelled: int
 
 
 def enqueue_sync(conn: psycopg.Connection, reason: str) -> Queued:

@@ -259,6 +259,21 @@ class CsvFile:
     def error(self, line: int | None, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.display, line, None, message))
 
+    def header_and_rows(self) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+        """The header row and the rows after it; an empty file is an error."""
+        rows = self.rows()
+        first = next(rows, None)
+        if first is None:
+            raise SegflowError(Diagnostic(self.display, None, None, "empty file: no header row"))
+        return first[1], rows
+
+    @staticmethod
+    def locate(header: list[str], aliases: dict[str, tuple[str, ...]]) -> dict[str, int]:
+        """{key: index of the first alias present}; `len(header)` (an empty pad) when absent."""
+        names = {name.strip(): i for i, name in reversed(list(enumerate(header)))}
+        return {key: next((names[c] for c in candidates if c in names), len(header))
+                for key, candidates in aliases.items()}
+
     def columns(self, header: list[str], required: tuple[str, ...], what: str) -> dict[str, int]:
         index = {name.strip(): i for i, name in reversed(list(enumerate(header)))}
         missing = [c for c in required if c not in index]

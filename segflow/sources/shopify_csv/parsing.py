@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from segflow.errors import Diagnostic, SegflowError
 from segflow.sources.shopify_csv.csvfile import BadRow, CsvFile, Progress
 from segflow.sources.shopify_csv.damage import SCIENTIFIC
 from segflow.sources.vocab.channels import channel_for
@@ -209,16 +208,9 @@ def _shopify_totals(orders: str, spent: str) -> tuple[int | None, str | None]:
 
 def parse_customers(f: CsvFile) -> list[tuple]:
     """Rows for the customers staging table, one per customer id (the last row wins)."""
-    rows = f.rows()
-    first = next(rows, None)
-    if first is None:
-        raise SegflowError(Diagnostic(f.display, None, None, "empty file: no header row"))
-    header = first[1]
-    names = {name.strip(): i for i, name in reversed(list(enumerate(header)))}
+    header, rows = f.header_and_rows()
     width = len(header)
-    col: dict[str, int] = {}
-    for key, candidates in CUSTOMER_COLUMNS.items():
-        col[key] = next((names[c] for c in candidates if c in names), width)  # width: "" pad
+    col = f.locate(header, CUSTOMER_COLUMNS)  # width: the "" pad
     missing = [CUSTOMER_COLUMNS[k][0] for k in CUSTOMER_REQUIRED if col[k] == width]
     if all(col[k] == width for k in CUSTOMER_IDENTITY):  # nothing to identify a customer by
         missing.append("Email")
@@ -324,11 +316,7 @@ def parse_orders(f: CsvFile, emit_line: Callable[[tuple], None]) -> OrdersResult
     A bad value anywhere in an order's rows makes the whole order bad; a row whose order's first
     row is missing (no `Created at` where the order first appears) is bad on its own.
     """
-    rows = f.rows()
-    first = next(rows, None)
-    if first is None:
-        raise SegflowError(Diagnostic(f.display, None, None, "empty file: no header row"))
-    header = first[1]
+    header, rows = f.header_and_rows()
     index = f.columns(header, ORDER_REQUIRED, "orders")
     width = len(header)
     pad = [""] * (width + 1)

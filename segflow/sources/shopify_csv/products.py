@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from segflow.errors import Diagnostic, SegflowError
 from segflow.sources.shopify_csv.parsing import CsvFile
 
 SEP = " - "
@@ -101,15 +100,9 @@ PRODUCT_COLUMNS = {
 def parse_products(f: CsvFile) -> Catalog:
     """Read products_export.csv. A product's first row (by handle) holds Title / Type / Vendor /
     Tags; every row with an option value and a SKU is a variant; image-only rows are skipped."""
-    rows = f.rows()
-    first = next(rows, None)
-    if first is None:
-        raise SegflowError(Diagnostic(f.display, None, None, "empty file: no header row"))
-    header = first[1]
-    names = {name.strip(): i for i, name in reversed(list(enumerate(header)))}
+    header, rows = f.header_and_rows()
     width = len(header)
-    col = {key: next((names[c] for c in aliases if c in names), width)
-           for key, aliases in PRODUCT_COLUMNS.items()}
+    col = f.locate(header, PRODUCT_COLUMNS)
     if col["handle"] == width or col["title"] == width:
         f.columns(header, ("Handle", "Title"), "products")
     catalog = Catalog()
