@@ -56,7 +56,7 @@ def plan(ctx: Context, fmt: str, out: Path | None, detailed_exitcode: bool, offl
 
         with ctx.database() as conn:
             the_plan = plan_for(conn, project, tz, today_in(tz))
-            # the JSON that `seg apply PLAN` accepts: signed (runtime/plan_file.py)
+            # the JSON that `seg apply PLAN` accepts: signed (lifecycle/plan_file.py)
             text = signed_json(the_plan, plan_key(conn)) if out or fmt == "json" else ""
             warnings = value_warnings(conn, project)  # values that match nothing (issue 15.21)
         for warning in warnings:

@@ -4,7 +4,7 @@ Member counts are evaluated as of the state's day (the last daily run, else toda
 differences shown come from the definitions, not from new orders. The plan only reads: one
 query, no temporary tables, so it works under a read-only database role.
 
-An offline plan compares the files with those of a git base instead (runtime/git_base.py), by
+An offline plan compares the files with those of a git base instead (lifecycle/git_base.py), by
 the same comparison, and leaves the member figures unknown.
 """
 

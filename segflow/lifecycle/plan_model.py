@@ -3,7 +3,7 @@
 It carries the fingerprint of the applied state it was made against, so a saved plan whose base
 moved since is refused, and the desired definitions themselves, so apply does exactly what the
 plan showed (not what the files say by then). A saved plan file is signed by `seg plan` and
-verified by `seg apply` (runtime/plan_file.py). An offline plan (`seg plan --offline`) compares
+verified by `seg apply` (lifecycle/plan_file.py). An offline plan (`seg plan --offline`) compares
 the files with a git base instead of the database: its member figures are None, and it cannot be
 applied.
 """
@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Action = Literal["create", "update", "retire", "unchanged"]
-PLAN_FORMAT = 2  # 2: saved plans are signed (runtime/plan_file.py)
+PLAN_FORMAT = 2  # 2: saved plans are signed (lifecycle/plan_file.py)
 
 
 class SegmentChange(BaseModel):

@@ -8,7 +8,7 @@ so that the state is the one the days never being run would have left:
 - the entered / left events, metrics and activity of the days after D are deleted (backfilled
   rows of those days too); the run records of those days are kept, marked `rewound`;
 - the current memberships are restored from the events up to D (a customer is a member when
-  their last net change on or before D was an entry: runtime/analytics/membership.py);
+  their last net change on or before D was an entry: analytics/membership.py);
 - the state's last run day becomes the last day run on or before D, its revision moves (so
   plans made before are stale), and the next run rebuilds its facts from the orders;
 - the tag outbox is brought to the restored memberships by the same diff the run uses: a

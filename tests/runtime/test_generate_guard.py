@@ -1,5 +1,5 @@
 """`seg generate` never replaces store data it did not generate, unless `--replace`; `seg demo`
-decides with the same check (runtime/store_origin.py)."""
+decides with the same check (sources/store_origin.py)."""
 
 from __future__ import annotations
 
