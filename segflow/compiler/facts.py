@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from segflow.compiler import nodes as n
+from segflow.compiler import order_position
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.tables import (
     CUSTOMERS,
@@ -156,8 +157,8 @@ def _base_facts(o) -> list[exp.Expression]:
 
 
 def _reads_position(facts: FactSet) -> bool:
-    return any(col.table == ORDER and col.name == POSITION
-               for a in facts.aggregates.values() for col in a.expression.find_all(exp.Column))
+    return any(order_position.reads_window({col.name}) for a in facts.aggregates.values()
+               for col in a.expression.find_all(exp.Column) if col.table == ORDER)
 
 
 def _counted(ev: Evaluation, read: set[str], positions: bool,
@@ -170,7 +171,8 @@ def _counted(ev: Evaluation, read: set[str], positions: bool,
     `read`: the order columns the facts read.
     """
     o = lambda c: n.column(c, ORDER)  # noqa: E731
-    wanted = ({"order_id", "customer_id", "placed_at"} | read) - {"net_amount", POSITION}
+    wanted = ({"order_id", "customer_id", "placed_at"} | read) - {"net_amount"} \
+        - order_position.DERIVED
     later = n.column("later", REFUND)
     amount = exp.Add(this=o("net_amount"), expression=exp.Least(
         this=exp.Coalesce(this=later, expressions=[n.number(0)]),
@@ -182,6 +184,7 @@ def _counted(ev: Evaluation, read: set[str], positions: bool,
             this=exp.RowNumber(), partition_by=[o("customer_id")],
             order=exp.Order(expressions=[exp.Ordered(this=o("placed_at")),
                                          exp.Ordered(this=o("order_id"))])), POSITION))
+    columns += order_position.derived_columns(read, o, ev, later)
     refunds = (
         _select(n.column("order_id", REFUND),
                 n.alias(exp.Sum(this=n.column("amount", REFUND)), "later"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from segflow.compiler import nodes as n
+from segflow.compiler import order_position
 from segflow.compiler.catalog import CUSTOMER_NAMESPACE, ORDER_NAMESPACE, FieldDef, Level
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.facts import FACTS, FLAGS, LINE, ORDER, FactSet
@@ -118,7 +119,7 @@ class PredicateCompiler:
             or (isinstance(expr, ast.InList | ast.IsSet) and expr.negated)
         )
         operand = expr.operand  # type: ignore[union-attr]
-        if isinstance(operand, ast.Scoped):
+        if isinstance(operand, ast.Scoped | ast.NthScoped):
             pred = self._existential(operand, _positive(expr))
         elif isinstance(operand, ast.Aggregate):
             pred = self._compare(self._aggregate(operand), Type.INTEGER
@@ -288,6 +289,8 @@ class PredicateCompiler:
                 return n.eq(idx(), 2)
             case "later_orders":
                 return n.binary(exp.GTE, idx(), 2)
+            case order_position.PREVIOUS:
+                return order_position.previous_filter(lambda c: n.column(c, ORDER))
         return None
 
     def _fact(self, key: ast.Expr | ast.Operand, build) -> exp.Column:
@@ -303,7 +306,7 @@ class PredicateCompiler:
             name = self._facts_memo[memo] = self.facts.aggregate(agg, default).name
         return n.column(name, FACTS)
 
-    def _existential(self, operand: ast.Scoped, expr: ast.Expr) -> Pred:
+    def _existential(self, operand: ast.Scoped | ast.NthScoped, expr: ast.Expr) -> Pred:
         last = operand.scope == "last_order"
         fact = self._fact(expr, lambda: self._existential_fact(operand, expr))
         if last:
@@ -311,7 +314,7 @@ class PredicateCompiler:
             return Pred(n.eq(fact, n.column("order_count", FACTS)), True)
         return Pred(n.eq(fact, 1), False)
 
-    def _existential_fact(self, operand: ast.Scoped, expr: ast.Expr):
+    def _existential_fact(self, operand: ast.Scoped | ast.NthScoped, expr: ast.Expr):
         fdef = ORDER_NAMESPACE[operand.name]
         match_ = self._field(fdef, _with_operand(expr, ast.Field(operand.name)))
         if operand.scope == "last_order":
@@ -319,7 +322,10 @@ class PredicateCompiler:
                 this=match_.sql, true=n.column("customer_order_index", ORDER))]))
             return highest, None
         cond = match_.sql
-        scope = self._scope_filter(operand.scope)
+        if isinstance(operand, ast.NthScoped):
+            scope = order_position.nth_filter(int(operand.number), lambda c: n.column(c, ORDER))
+        else:
+            scope = self._scope_filter(operand.scope)
         if scope is not None:
             cond = n.and_(scope, cond)
         flag = exp.Max(this=exp.Case(ifs=[exp.If(this=cond, true=n.number(1))], default=n.number(0)))
