@@ -240,6 +240,8 @@ class Checker:
                 fdef = ORDER_NAMESPACE.get(name)
                 if fdef is not None:
                     return fdef.type
+                if order_position.whole_set(operand):
+                    return AGGREGATES[name][0]
                 if name in AGGREGATES:
                     self.error(name_span, f"'{name}' needs a filtered order set: write "
                                f"{scope}[<condition>].{name}"

@@ -31,6 +31,7 @@ from segflow.dsl import ast
 FROM_LAST = "from_last"  # 1 for the customer's most recent counted order, 2 for the one before
 NTH_SCOPE = "order"  # `order(N).field`
 PREVIOUS = "previous_order"
+CANCELLED_SCOPE = "cancelled_orders"  # also the name of its relation in facts.py
 
 
 def _window(o, function: exp.Expression, *, descending: bool = False,
@@ -95,15 +96,44 @@ def reads_window(columns: set[str]) -> bool:
     return bool(columns & ({POSITION} | WINDOWED.keys()))
 
 
-def derived_columns(read: set[str], o, ev: Evaluation,
-                    later: exp.Expression) -> list[exp.Expression]:
-    """The derived columns (besides the position) a relation of orders must carry for `read`."""
+def derived_columns(read: set[str], o, ev: Evaluation, later: exp.Expression, *,
+                    counted: bool = True) -> list[exp.Expression]:
+    """The derived columns a relation of orders must carry for `read` (the position of a
+    counted order is facts.py's). Cancelled orders (`counted=False`) have no position: their
+    windowed columns are NULL, and `cancelled` is true."""
     builders = {**WINDOWED, **PLAIN}
+    if not counted:
+        unset = lambda *_: n.cast(exp.Null(), n.DType.INT)  # noqa: E731
+        builders = {**builders, **dict.fromkeys([POSITION, *WINDOWED], unset),
+                    "cancelled": lambda *_: exp.true()}
     return [n.alias(builders[name](o, ev, later.copy()), name)
             for name in sorted(read & builders.keys())]
 
 
+def cancelled_on(ev: Evaluation, o) -> exp.Expression:
+    """The orders of `cancelled_orders`: attached to a customer, not a test, placed and
+    cancelled by the end of the evaluation day."""
+    cancelled = o("cancelled_at")
+    return n.and_(
+        n.is_not_null(o("customer_id")),
+        n.not_(o("is_test")),
+        n.binary(exp.LT, o("placed_at"), ev.cutoff),
+        n.is_not_null(cancelled),
+        n.binary(exp.LT, cancelled.copy(), ev.cutoff),
+    )
+
+
 # ---------------------------------------------------------------------- scopes
+
+
+def relation(scope: str) -> str:
+    """The orders a scope ranges over: the counted ones, or the cancelled ones (facts.py)."""
+    return CANCELLED_SCOPE if scope == CANCELLED_SCOPE else "counted_orders"
+
+
+def whole_set(operand: ast.Scoped) -> bool:
+    """`cancelled_orders.count` / `.total`: an aggregate of a whole set (no filter)."""
+    return operand.scope == CANCELLED_SCOPE and operand.name in ("count", "total")
 
 
 def nth_filter(number: int, o) -> exp.Expression:

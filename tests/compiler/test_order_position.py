@@ -117,6 +117,8 @@ SNAPSHOT_RULES = [
     'orders[number >= 3 and product = "X"].count >= 1',
     'previous_order.channel = "online_store" and last_order.channel = "pos"',
     "orders[refunded > 0 and date >= today - 90d].count >= 1",
+    "cancelled_orders.count >= 2",
+    'cancelled_orders[date >= today - 90d and product = "X"].total > 0',
 ]
 
 
@@ -124,3 +126,27 @@ SNAPSHOT_RULES = [
 def test_compiled_sql(rule, tmp_path, snapshot):
     query = segment_query(project_for(rule, tmp_path), "s", Evaluation(AS_OF, TZ))
     assert render(query) == snapshot
+
+
+CANCELLED_CASES = [
+    ("cancelled_orders.count >= 1", [6]),  # 6's only order was cancelled the day it was placed
+    ("cancelled_orders.count = 0 and order_count = 0", [1, 10, 13, 14]),
+    ('cancelled_orders[product = "Coffee Starter Kit"].count = 1', [6]),
+    ("cancelled_orders[cancelled].count >= 1", [6]),
+    ("cancelled_orders[number is set].count >= 1", []),  # cancelled orders have no position
+    ("cancelled_orders.total >= 40", [6]),
+    ('cancelled_orders.product = "Coffee Starter Kit"', [6]),
+    ('cancelled_orders.product = "Coffee Starter Kit" and orders.product = "Coffee Beans Refill"',
+     []),
+]
+
+
+@pytest.mark.parametrize(("rule", "expected"), CANCELLED_CASES, ids=[c[0] for c in CANCELLED_CASES])
+def test_cancelled_orders(pg_conn, tmp_path, rule, expected):
+    assert run(pg_conn, rule, tmp_path) == expected
+
+
+def test_cancelled_orders_as_of_before_the_cancellation(pg_conn, tmp_path):
+    # 111 was placed and cancelled on 2025-01-01: not yet on 2024-12-31
+    assert run(pg_conn, "cancelled_orders.count >= 1", tmp_path, dt.date(2024, 12, 31)) == []
+    assert run(pg_conn, "cancelled_orders.count >= 1", tmp_path, dt.date(2025, 1, 1)) == [6]
