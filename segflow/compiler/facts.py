@@ -41,8 +41,8 @@ from segflow.compiler.tables import (
 )
 
 FACTS = "f"  # alias of the facts relation in predicates
-COUNTED = "counted_orders"  # the relations aggregates are over
-CANCELLED = "cancelled_orders"  # orders cancelled by the end of the day (nth)
+COUNTED = order_position.COUNTED_RELATION  # the relations aggregates are over
+CANCELLED = order_position.CANCELLED_SCOPE  # orders cancelled by the end of the day (nth)
 CANCELLED_FACTS = "ca"
 ORDER = "o"
 LINE = "l"
@@ -61,7 +61,7 @@ class Aggregate:
     name: str
     expression: exp.Expression  # aggregate over the orders (alias o) and line flags (alias lf)
     default: exp.Expression | None  # value for customers without orders (None: stays NULL)
-    over: str = "counted_orders"  # the orders aggregated: COUNTED, or CANCELLED (nth)
+    over: str = COUNTED  # the orders aggregated: COUNTED, or CANCELLED (nth)
 
 
 @dataclass
@@ -77,7 +77,7 @@ class FactSet:
         return n.column(column, FACTS)
 
     def aggregate(self, expression: exp.Expression, default: exp.Expression | None,
-                  over: str = "counted_orders") -> exp.Column:
+                  over: str = COUNTED) -> exp.Column:
         """Register an aggregate over orders (the counted ones, or `over` the cancelled ones);
         returns the facts column holding it."""
         name = _name("x" if over == COUNTED else "xc", expression)

@@ -32,6 +32,7 @@ FROM_LAST = "from_last"  # 1 for the customer's most recent counted order, 2 for
 NTH_SCOPE = "order"  # `order(N).field`
 PREVIOUS = "previous_order"
 CANCELLED_SCOPE = "cancelled_orders"  # also the name of its relation in facts.py
+COUNTED_RELATION = "counted_orders"  # facts.COUNTED (facts.py imports this module)
 
 
 def _window(o, function: exp.Expression, *, descending: bool = False,
@@ -128,7 +129,7 @@ def cancelled_on(ev: Evaluation, o) -> exp.Expression:
 
 def relation(scope: str) -> str:
     """The orders a scope ranges over: the counted ones, or the cancelled ones (facts.py)."""
-    return CANCELLED_SCOPE if scope == CANCELLED_SCOPE else "counted_orders"
+    return CANCELLED_SCOPE if scope == CANCELLED_SCOPE else COUNTED_RELATION
 
 
 def whole_set(operand: ast.Scoped) -> bool:
