@@ -35,13 +35,13 @@ CANCELLED_SCOPE = "cancelled_orders"  # also the name of its relation in facts.p
 COUNTED_RELATION = "counted_orders"  # facts.COUNTED (facts.py imports this module)
 
 
-def _window(o, function: exp.Expression, *, descending: bool = False,
-            ordered: bool = True) -> exp.Window:
-    """`function OVER (PARTITION BY customer ORDER BY placed_at, order_id)` over counted orders."""
+def _window(o, function: exp.Expression, *, ordered: bool = True) -> exp.Window:
+    """`function OVER (PARTITION BY customer ORDER BY placed_at, order_id)` over counted orders
+    (`ordered=False`: the whole partition)."""
     order = None
     if ordered:
-        order = exp.Order(expressions=[exp.Ordered(this=o("placed_at"), desc=descending),
-                                       exp.Ordered(this=o("order_id"), desc=descending)])
+        order = exp.Order(expressions=[exp.Ordered(this=o("placed_at")),
+                                       exp.Ordered(this=o("order_id"))])
     return exp.Window(this=function, partition_by=[o("customer_id")], order=order)
 
 
@@ -56,7 +56,11 @@ def _days_from(o, ev: Evaluation, other: exp.Expression) -> exp.Expression:
 
 
 def _from_last(o, ev: Evaluation, later: exp.Expression) -> exp.Expression:
-    return _window(o, exp.RowNumber(), descending=True)
+    """count - position + 1: windows over the one (customer, placed_at, order_id) sort that
+    the position needs too (a descending ROW_NUMBER would sort the orders a second time)."""
+    count = _window(o, exp.Count(this=exp.Star()), ordered=False)
+    return exp.Add(this=exp.Sub(this=count, expression=_window(o, exp.RowNumber())),
+                   expression=n.number(1))
 
 
 def _days_since_previous(o, ev: Evaluation, later: exp.Expression) -> exp.Expression:
