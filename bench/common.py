@@ -33,6 +33,22 @@ PRODUCTS = ["Coffee Starter Kit", "Coffee Beans Refill", "Espresso Blend", "Deca
             "Cold Brew Pack", "Ceramic Mug", "Pour Over Kit", "Burr Grinder", "Tea Sampler"]
 
 
+# issue 19: segments using the rule language's second-edition constructs, added to the others
+SECOND_EDITION = [
+    # nth: the Nth order, time between orders, what happened to an order
+    "second_order.days_since_previous <= 14",
+    'later_orders[product = "Coffee Beans Refill" and days_after_first <= 30].count >= 1',
+    'order(3).product = "Burr Grinder"',
+    'previous_order.channel = "online_store" and last_order.channel = "pos"',
+    "cancelled_orders.count >= 1 or orders[refunded > 0 and date >= today - 90d].count >= 1",
+]
+
+
+def second_edition_text() -> str:
+    return "\n".join(f"segment second_{i:03d} {{\n  where {rule}\n}}\n"
+                     for i, rule in enumerate(SECOND_EDITION))
+
+
 def segments_text(count: int) -> str:
     """`count` generated segments of the ten kinds above, with varied thresholds."""
     out = []
@@ -48,11 +64,13 @@ def segments_text(count: int) -> str:
 
 
 def bench_project(segments: int) -> tuple[Project, Path]:
-    """The example segments plus generated variations up to `segments`, in a temporary root."""
+    """The example segments plus generated variations up to `segments`, in a temporary root,
+    plus the SECOND_EDITION segments."""
     examples = load_project([ROOT / "segments"], ROOT)
     root = Path(tempfile.mkdtemp())
     shutil.copytree(ROOT / "segments", root / "segments")
     (root / "segments" / "bench.seg").write_text(segments_text(segments - len(examples.segments)))
+    (root / "segments" / "second_edition.seg").write_text(second_edition_text())
     return load_project([root / "segments"], root), root
 
 

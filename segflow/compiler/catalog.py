@@ -147,6 +147,37 @@ FIELDS: tuple[FieldDef, ...] = (
        nullable=False),
     _f("price", N, L, "price", "Unit price of a line item, before discounts.",
        "orders.price >= 100"),
+    # --- order position and time between orders (nth; computed among the orders counted on
+    # the evaluation day, see order_position.py)
+    _f("number", I, O, "customer_order_index",
+       "The order's position among the customer's counted orders (1 for the first).",
+       'orders[number >= 3 and product = "Coffee Beans Refill"].count >= 1'),
+    _f("days_since_previous", I, O, "days_since_previous",
+       "Whole days from the customer's previous counted order to this one, by their days in "
+       "the store's time zone (0 on the same day); not set on the first order.",
+       "second_order.days_since_previous <= 14"),
+    _f("days_after_first", I, O, "days_after_first",
+       "Whole days from the customer's first counted order to this one, by their days in the "
+       "store's time zone (0 for the first order).",
+       'later_orders[product = "Coffee Beans Refill" and days_after_first <= 30].count >= 1'),
+    # --- what happened to an order (nth)
+    _f("financial_status", S, O, "financial_status",
+       "Shopify's payment status of the order as last imported (`paid`, `pending`, "
+       "`authorized`, `partially_paid`, `partially_refunded`, `refunded`, `voided`, "
+       "`expired`); today's value, not the day's.",
+       'orders.financial_status = "partially_refunded"'),
+    _f("fulfillment_status", S, O, "fulfillment_status",
+       "Shopify's fulfillment status of the order as last imported (`fulfilled`, "
+       "`unfulfilled`, `partial`, `restocked`); today's value, not the day's.",
+       'last_order.fulfillment_status = "unfulfilled"'),
+    _f("refunded", N, O, "refunded",
+       "Amount refunded on the order by the end of the evaluation day (a refund with a date "
+       "counts from that day; one without, from the day the order was placed).",
+       "orders[refunded > 0 and date >= today - 90d].count >= 1", nullable=False),
+    _f("cancelled", B, O, "cancelled",
+       "Whether the order was cancelled by the end of the evaluation day: true for every order "
+       "of `cancelled_orders`, false for every counted order.",
+       "cancelled_orders[cancelled].count >= 1", nullable=False),
 )
 
 CUSTOMER_NAMESPACE = {f.name: f for f in FIELDS if f.level in (Level.CUSTOMER, Level.FACT)}
@@ -170,6 +201,14 @@ SCOPES: dict[str, ScopeDef] = {
                  "day.", False),
         ScopeDef("later_orders", "Every counted order after the first one (the second order "
                  "onwards).", True),
+        # --- order position (nth)
+        ScopeDef("previous_order", "The counted order before the last one (the customer's "
+                 "second most recent).", False),
+        ScopeDef("order(N)", "The customer's Nth counted order, 1-based (`order(1)` is "
+                 "`first_order`); matches nothing when the customer has fewer orders.", False),
+        # --- what happened to an order (nth)
+        ScopeDef("cancelled_orders", "Every order of the customer cancelled by the end of the "
+                 "evaluation day (placed by then, not a test); counted orders exclude them.", True),
     )
 }
 

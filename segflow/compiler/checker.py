@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from segflow.compiler import order_position
 from segflow.compiler.catalog import (
     AGGREGATES,
     CUSTOMER_NAMESPACE,
@@ -239,6 +240,8 @@ class Checker:
                 fdef = ORDER_NAMESPACE.get(name)
                 if fdef is not None:
                     return fdef.type
+                if order_position.whole_set(operand):
+                    return AGGREGATES[name][0]
                 if name in AGGREGATES:
                     self.error(name_span, f"'{name}' needs a filtered order set: write "
                                f"{scope}[<condition>].{name}"
@@ -248,6 +251,8 @@ class Checker:
                 self.error(name_span, f"unknown order field '{name}'"
                            f"{did_you_mean(name, ORDER_NAMESPACE)}", "unknown-field")
                 return None
+            case ast.NthScoped():
+                return self._nth_type(operand, in_orders)
             case ast.Aggregate(scope=scope, where=where, func=func, scope_span=scope_span,
                                func_span=func_span):
                 if in_orders:
@@ -267,6 +272,24 @@ class Checker:
                     return None
                 return AGGREGATES[func][0] if ok else None
         return None  # pragma: no cover
+
+    def _nth_type(self, operand: ast.NthScoped, in_orders: bool) -> Type | None:
+        """`order(N).field`: a whole N from 1 on, then an order field as for any scope."""
+        text = _operand_text(operand)
+        if in_orders:
+            self.error(operand.scope_span, f"'{text}' cannot be used inside an order filter; "
+                       f"write '{operand.name}' (or number = N)", "misplaced-scope")
+            return None
+        problem = order_position.nth_problem(operand)
+        if problem is not None:
+            self.error(problem[0], problem[1], "bad-scope")
+            return None
+        fdef = ORDER_NAMESPACE.get(operand.name)
+        if fdef is None:
+            self.error(operand.name_span, f"unknown order field '{operand.name}'"
+                       f"{did_you_mean(operand.name, ORDER_NAMESPACE)}", "unknown-field")
+            return None
+        return fdef.type
 
     def _check_scope(self, scope: str, span: ast.Span, name: str | None) -> bool:
         if scope in SCOPES:
@@ -340,6 +363,8 @@ def _operand_text(operand: ast.Operand) -> str:
             return f"{scope}.{name}"
         case ast.Aggregate(scope=scope, func=func):
             return f"{scope}[...].{func}"
+        case ast.NthScoped(scope=scope, number=number, name=name):
+            return f"{scope}({format(number, 'f')}).{name}"
     return "?"  # pragma: no cover
 
 

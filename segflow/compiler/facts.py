@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from segflow.compiler import nodes as n
+from segflow.compiler import order_position
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.tables import (
     CUSTOMERS,
@@ -40,6 +41,9 @@ from segflow.compiler.tables import (
 )
 
 FACTS = "f"  # alias of the facts relation in predicates
+COUNTED = order_position.COUNTED_RELATION  # the relations aggregates are over
+CANCELLED = order_position.CANCELLED_SCOPE  # orders cancelled by the end of the day (nth)
+CANCELLED_FACTS = "ca"
 ORDER = "o"
 LINE = "l"
 FLAGS = "lf"
@@ -57,6 +61,7 @@ class Aggregate:
     name: str
     expression: exp.Expression  # aggregate over the orders (alias o) and line flags (alias lf)
     default: exp.Expression | None  # value for customers without orders (None: stays NULL)
+    over: str = COUNTED  # the orders aggregated: COUNTED, or CANCELLED (nth)
 
 
 @dataclass
@@ -71,10 +76,12 @@ class FactSet:
         self.customer_columns.add(column)
         return n.column(column, FACTS)
 
-    def aggregate(self, expression: exp.Expression, default: exp.Expression | None) -> exp.Column:
-        """Register an aggregate over orders; returns the facts column holding it."""
-        name = _name("x", expression)
-        self.aggregates.setdefault(name, Aggregate(name, expression, default))
+    def aggregate(self, expression: exp.Expression, default: exp.Expression | None,
+                  over: str = COUNTED) -> exp.Column:
+        """Register an aggregate over orders (the counted ones, or `over` the cancelled ones);
+        returns the facts column holding it."""
+        name = _name("x" if over == COUNTED else "xc", expression)
+        self.aggregates.setdefault(name, Aggregate(name, expression, default, over))
         return n.column(name, FACTS)
 
     def line_flag(self, condition: exp.Expression) -> exp.Expression:
@@ -112,8 +119,8 @@ def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None 
     positions = _reads_position(facts)
     if positions:
         placed_from = None
-    measures = [*_base_facts(o),
-                *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates))]
+    measures = [*_base_facts(o), *(n.alias(a.expression.copy(), a.name)
+                                   for a in _sorted(facts.aggregates) if a.over == COUNTED)]
     read = {col.name for m in measures for col in m.find_all(exp.Column) if col.table == ORDER}
     ctes.append(("counted_orders", _counted(ev, read, positions, customers, placed_from)))
     order_facts = (
@@ -141,8 +148,28 @@ def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None 
             copy=False,
         )
     ctes.append(("order_facts", order_facts))
+    ctes += _cancelled_facts(facts, ev, customers, placed_from)
     ctes.append(("facts", _customer_facts(facts, ev, customers)))
     return ctes
+
+
+def _cancelled_facts(facts: FactSet, ev: Evaluation, customers: exp.Expression | None,
+                     placed_from: exp.Expression | None) -> list[tuple[str, exp.Select]]:
+    """`cancelled_orders[...]` aggregates: over the orders cancelled by the end of the day."""
+    aggs = [a for a in _sorted(facts.aggregates) if a.over == CANCELLED]
+    if not aggs:
+        return []
+    o = lambda c: n.column(c, ORDER)  # noqa: E731
+    measures = [n.alias(a.expression.copy(), a.name) for a in aggs]
+    read = {col.name for m in measures for col in m.find_all(exp.Column) if col.table == ORDER}
+    relation = _counted(ev, read, False, customers, placed_from, cancelled=True)
+    grouped = (_select(o("customer_id"), *measures)
+               .from_(n.table(CANCELLED, ORDER), copy=False)
+               .group_by(o("customer_id"), copy=False))
+    if facts.line_flags:
+        grouped = grouped.join(n.table("line_flags", FLAGS), on=n.eq(
+            n.column("order_id", FLAGS), o("order_id")), join_type="left", copy=False)
+    return [(CANCELLED, relation), ("cancelled_facts", grouped)]
 
 
 def _base_facts(o) -> list[exp.Expression]:
@@ -156,21 +183,24 @@ def _base_facts(o) -> list[exp.Expression]:
 
 
 def _reads_position(facts: FactSet) -> bool:
-    return any(col.table == ORDER and col.name == POSITION
-               for a in facts.aggregates.values() for col in a.expression.find_all(exp.Column))
+    return any(order_position.reads_window({col.name}) for a in facts.aggregates.values()
+               for col in a.expression.find_all(exp.Column) if col.table == ORDER)
 
 
 def _counted(ev: Evaluation, read: set[str], positions: bool,
-             customers: exp.Expression | None, placed_from: exp.Expression | None) -> exp.Select:
+             customers: exp.Expression | None, placed_from: exp.Expression | None,
+             cancelled: bool = False) -> exp.Select:
     """The orders counted on the evaluation day, each with its amount and position on that day.
 
     Counted: attached to a customer, not a test, placed by the end of the day and not cancelled
     by then. Amount: `net_amount` plus the dated refunds made after the day (not yet subtracted on
     it). Position (only when a rule reads it): 1 for the customer's first counted order, ...
-    `read`: the order columns the facts read.
+    `read`: the order columns the facts read. `cancelled`: the orders cancelled by the end of
+    the day instead, which have no position (order_position.py).
     """
     o = lambda c: n.column(c, ORDER)  # noqa: E731
-    wanted = ({"order_id", "customer_id", "placed_at"} | read) - {"net_amount", POSITION}
+    wanted = ({"order_id", "customer_id", "placed_at"} | read) - {"net_amount"} \
+        - order_position.DERIVED
     later = n.column("later", REFUND)
     amount = exp.Add(this=o("net_amount"), expression=exp.Least(
         this=exp.Coalesce(this=later, expressions=[n.number(0)]),
@@ -182,6 +212,7 @@ def _counted(ev: Evaluation, read: set[str], positions: bool,
             this=exp.RowNumber(), partition_by=[o("customer_id")],
             order=exp.Order(expressions=[exp.Ordered(this=o("placed_at")),
                                          exp.Ordered(this=o("order_id"))])), POSITION))
+    columns += order_position.derived_columns(read, o, ev, later, counted=not cancelled)
     refunds = (
         _select(n.column("order_id", REFUND),
                 n.alias(exp.Sum(this=n.column("amount", REFUND)), "later"))
@@ -192,7 +223,7 @@ def _counted(ev: Evaluation, read: set[str], positions: bool,
     query = _select(*columns).from_(table(ORDERS, ORDER), copy=False).join(
         exp.Subquery(this=refunds, alias=exp.TableAlias(this=n.ident(REFUND))),
         on=n.eq(n.column("order_id", REFUND), o("order_id")), join_type="left", copy=False,
-    ).where(counted_on(ev, ORDER), copy=False)
+    ).where(order_position.cancelled_on(ev, o) if cancelled else counted_on(ev, ORDER), copy=False)
     if customers is not None:
         query = query.where(o("customer_id").isin(query=customers.copy(), copy=False), copy=False)
     if placed_from is not None:
@@ -252,8 +283,8 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
         n.alias(interval, "purchase_interval"),
         *(
             n.alias(
-                exp.Coalesce(this=a(agg.name), expressions=[agg.default.copy()])
-                if agg.default is not None else a(agg.name),
+                exp.Coalesce(this=_agg_column(agg), expressions=[agg.default.copy()])
+                if agg.default is not None else _agg_column(agg),
                 agg.name,
             )
             for agg in _sorted(facts.aggregates)
@@ -263,7 +294,12 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
         on=n.eq(a("customer_id"), c("customer_id")),
         join_type="left",
         copy=False,
-    ).where(
+    )
+    if any(agg.over == CANCELLED for agg in facts.aggregates.values()):
+        select = select.join(n.table("cancelled_facts", CANCELLED_FACTS), on=n.eq(
+            n.column("customer_id", CANCELLED_FACTS), c("customer_id")), join_type="left",
+            copy=False)
+    select = select.where(
         n.or_(
             n.binary(exp.LT, c("created_at"), ev.cutoff),
             n.is_null(c("created_at")),
@@ -275,6 +311,10 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
         select = select.where(c("customer_id").isin(query=customers.copy(), copy=False),
                               copy=False)
     return select
+
+
+def _agg_column(agg: Aggregate) -> exp.Column:
+    return n.column(agg.name, AGG if agg.over == COUNTED else CANCELLED_FACTS)
 
 
 def _select(*expressions: exp.Expression) -> exp.Select:

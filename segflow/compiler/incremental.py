@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from segflow.compiler.evaluation import Evaluation
-from segflow.compiler.facts import FACTS, FLAGS, ORDER, Aggregate, FactSet, facts_ctes
+from segflow.compiler.facts import COUNTED, FACTS, FLAGS, ORDER, Aggregate, FactSet, facts_ctes
 from segflow.compiler.project import Project
 from segflow.compiler.query import CompiledProject, compile_project, render
 
@@ -115,6 +115,8 @@ class DaySplit:
         bound = _earliest_bound(list(moving.values()))
         ctes = dict(facts_ctes(FactSet(set(), dict(moving), flags), self.evaluation, customers,
                                bound))
+        if any(a.over != COUNTED for a in moving.values()):  # e.g. cancelled_orders[...]
+            return _facts_scan(ctes, moving)
         scan = ctes["order_facts"].select(exp.column("customer_id", ORDER),
                                           *(exp.alias_(a.expression.copy(), n, copy=False)
                                             for n, a in moving.items()),
@@ -223,6 +225,16 @@ def split(project: Project, ev: Evaluation, like: DaySplit | None = None) -> Day
                                                                      pretty=False)
     )
     return DaySplit(compiled, stable, moving, moving_segments, probe)
+
+
+def _facts_scan(ctes: dict[str, exp.Select], moving: dict[str, Aggregate]) -> exp.Select:
+    """The moving aggregates read from the whole facts relation: for aggregates over more than
+    the counted orders (the cancelled ones), which `order_facts` alone does not hold."""
+    scan = exp.select(exp.column("customer_id", FACTS), *(exp.column(n, FACTS) for n in moving))
+    scan = scan.from_(exp.to_table("facts").as_(FACTS), copy=False)
+    for name, cte in ctes.items():
+        scan = scan.with_(name, as_=cte, copy=False)
+    return scan
 
 
 def _query(ctes: list[tuple[str, exp.Select]]) -> exp.Select:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from segflow.compiler import nodes as n
+from segflow.compiler import order_position
 from segflow.compiler.catalog import CUSTOMER_NAMESPACE, ORDER_NAMESPACE, FieldDef, Level
 from segflow.compiler.evaluation import Evaluation
 from segflow.compiler.facts import FACTS, FLAGS, LINE, ORDER, FactSet
@@ -118,7 +119,12 @@ class PredicateCompiler:
             or (isinstance(expr, ast.InList | ast.IsSet) and expr.negated)
         )
         operand = expr.operand  # type: ignore[union-attr]
-        if isinstance(operand, ast.Scoped):
+        if isinstance(operand, ast.Scoped) and order_position.whole_set(operand):
+            # `cancelled_orders.count`: the aggregate of the whole set
+            pred = self._compare(self._fact(operand, lambda: self._set_fact(
+                operand.scope, operand.name, None)), Type.INTEGER if operand.name == "count"
+                else Type.NUMBER, False, _positive(expr))
+        elif isinstance(operand, ast.Scoped | ast.NthScoped):
             pred = self._existential(operand, _positive(expr))
         elif isinstance(operand, ast.Aggregate):
             pred = self._compare(self._aggregate(operand), Type.INTEGER
@@ -288,6 +294,8 @@ class PredicateCompiler:
                 return n.eq(idx(), 2)
             case "later_orders":
                 return n.binary(exp.GTE, idx(), 2)
+            case order_position.PREVIOUS:
+                return order_position.previous_filter(lambda c: n.column(c, ORDER))
         return None
 
     def _fact(self, key: ast.Expr | ast.Operand, build) -> exp.Column:
@@ -299,11 +307,10 @@ class PredicateCompiler:
         memo = repr(key)
         name = self._facts_memo.get(memo)
         if name is None:
-            agg, default = build()
-            name = self._facts_memo[memo] = self.facts.aggregate(agg, default).name
+            name = self._facts_memo[memo] = self.facts.aggregate(*build()).name
         return n.column(name, FACTS)
 
-    def _existential(self, operand: ast.Scoped, expr: ast.Expr) -> Pred:
+    def _existential(self, operand: ast.Scoped | ast.NthScoped, expr: ast.Expr) -> Pred:
         last = operand.scope == "last_order"
         fact = self._fact(expr, lambda: self._existential_fact(operand, expr))
         if last:
@@ -311,7 +318,7 @@ class PredicateCompiler:
             return Pred(n.eq(fact, n.column("order_count", FACTS)), True)
         return Pred(n.eq(fact, 1), False)
 
-    def _existential_fact(self, operand: ast.Scoped, expr: ast.Expr):
+    def _existential_fact(self, operand: ast.Scoped | ast.NthScoped, expr: ast.Expr):
         fdef = ORDER_NAMESPACE[operand.name]
         match_ = self._field(fdef, _with_operand(expr, ast.Field(operand.name)))
         if operand.scope == "last_order":
@@ -319,26 +326,35 @@ class PredicateCompiler:
                 this=match_.sql, true=n.column("customer_order_index", ORDER))]))
             return highest, None
         cond = match_.sql
-        scope = self._scope_filter(operand.scope)
+        if isinstance(operand, ast.NthScoped):
+            scope = order_position.nth_filter(int(operand.number), lambda c: n.column(c, ORDER))
+        else:
+            scope = self._scope_filter(operand.scope)
         if scope is not None:
             cond = n.and_(scope, cond)
         flag = exp.Max(this=exp.Case(ifs=[exp.If(this=cond, true=n.number(1))], default=n.number(0)))
-        return flag, n.number(0)
+        return flag, n.number(0), order_position.relation(operand.scope)
 
     def _aggregate(self, operand: ast.Aggregate) -> exp.Expression:
         return self._fact(operand, lambda: self._aggregate_fact(operand))
 
     def _aggregate_fact(self, operand: ast.Aggregate):
-        cond = self._order_condition(operand.where).sql
-        scope = self._scope_filter(operand.scope)
+        return self._set_fact(operand.scope, operand.func,
+                              self._order_condition(operand.where).sql)
+
+    def _set_fact(self, scope_name: str, func: str, cond: exp.Expression | None):
+        """`scope[cond].func` (no `cond`: the whole set) as an aggregate over the orders."""
+        scope = self._scope_filter(scope_name)
         if scope is not None:
-            cond = n.and_(scope, cond)
-        if operand.func == "count":
+            cond = scope if cond is None else n.and_(scope, cond)
+        if cond is None:
+            cond = exp.true()
+        if func == "count":
             agg = exp.Count(this=exp.Case(ifs=[exp.If(this=cond, true=n.number(1))]))
         else:
             agg = exp.Sum(this=exp.Case(ifs=[exp.If(this=cond, true=n.column("net_amount", ORDER))],
                                         default=n.number(0)))
-        return agg, n.number(0)
+        return agg, n.number(0), order_position.relation(scope_name)
 
 
 def _positive(expr: ast.Expr) -> ast.Expr:

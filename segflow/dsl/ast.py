@@ -130,7 +130,22 @@ class Aggregate:
     span: Span = _span()
 
 
-Operand = Field | Scoped | Aggregate
+@dataclass(frozen=True)
+class NthScoped:
+    """`scope(number).field`, e.g. `order(3).product`: the customer's Nth counted order matches.
+
+    `number` is kept as written (the checker requires a whole number from 1 on)."""
+
+    scope: str
+    number: Decimal
+    name: str
+    scope_span: Span = _span()
+    number_span: Span = _span()
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+Operand = Field | Scoped | Aggregate | NthScoped
 
 
 # ---------------------------------------------------------------- expressions

@@ -133,6 +133,8 @@ def format_operand(operand: ast.Operand) -> str:
             return f"{scope}.{name}"
         case ast.Aggregate(scope, where, func):
             return f"{scope}[{format_expr(where)}].{func}"
+        case ast.NthScoped(scope, number, name):
+            return f"{scope}({format(number, 'f')}).{name}"
     raise TypeError(f"not an operand: {operand!r}")  # pragma: no cover
 
 

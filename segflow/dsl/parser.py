@@ -524,6 +524,12 @@ class _Builder(Transformer):
         return ast.Aggregate(str(scope), _unwrap(where), str(func), _tok(scope), _tok(func),
                              _between(scope, func))
 
+    def nth_scoped(self, c):
+        scope, _lp, number, _rp, _dot, name = c
+        value = self.number([number])
+        return ast.NthScoped(str(scope), value.value, str(name), _tok(scope), value.span,
+                             _tok(name), _between(scope, name))
+
     def list_value(self, c):
         items = tuple(v for v in c[1:-1] if v is not None and not isinstance(v, Token))
         return ast.ListLit(items, _between(c[0], c[-1]))

@@ -80,7 +80,7 @@ def _exact_values(node, operand, in_orders: bool):
         values = list(node.values.items)
     else:
         return
-    if isinstance(operand, ast.Scoped):
+    if isinstance(operand, ast.Scoped | ast.NthScoped):
         fdef = ORDER_NAMESPACE.get(operand.name)
     elif isinstance(operand, ast.Field):
         fdef = (ORDER_NAMESPACE if in_orders else CUSTOMER_NAMESPACE).get(operand.name)

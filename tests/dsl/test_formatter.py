@@ -271,7 +271,8 @@ def test_comment_attachment_examples():
 # ---------------------------------------------------------------- generated syntax trees
 
 NAMES = st.sampled_from(["email", "order_count", "total_spent", "tags", "x", "a_1", "_y"])
-SCOPES = st.sampled_from(["orders", "first_order", "later_orders"])
+SCOPES = st.sampled_from(["orders", "first_order", "later_orders", "previous_order",
+                          "cancelled_orders"])
 FUNCS = st.sampled_from(["count", "total"])
 
 numbers = st.one_of(
@@ -309,6 +310,8 @@ def _exprs(children):
         st.builds(ast.Field, NAMES),
         st.builds(ast.Scoped, SCOPES, NAMES),
         st.builds(ast.Aggregate, SCOPES, children, FUNCS),
+        # nth: `order(3).product`, any number the parser reads back
+        st.builds(ast.NthScoped, st.just("order") | NAMES, numbers, NAMES),
     )
     atoms = st.one_of(
         st.builds(

@@ -86,7 +86,9 @@ def no_traceback(files: dict[str, str]) -> None:
 
 KEYWORDS = ["segment", "group", "where", "and", "or", "not", "except", "in", "contains", "starts",
             "with", "is", "set", "between", "true", "false", "today", "AND", "Or", "NOT", "ends",
-            "matches", "like", "orders", "first_order", "later_orders", "count", "total"]
+            "matches", "like", "orders", "first_order", "later_orders", "count", "total",
+            "order(3).", "order(0).", "order(", "previous_order", "cancelled_orders", "number",
+            "days_since_previous", "days_after_first", "refunded", "cancelled"]
 PUNCT = ["{", "}", "[", "]", "(", ")", "=", "!=", "<=", ">=", "<", ">", ",", ".", '"', '"""',
          "'", "#", "\\", "+", "-", "==", "&&", "||", ";"]
 CONTROL = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\r", "\t", "\n",

@@ -138,3 +138,11 @@ def test_plan_prints_the_warnings(store_db, tmp_path):
     assert ('segments/main.seg:2:31: warning: "Espreso Blend" never occurs as product in the '
             'store — did you mean "Espresso Blend"?') in result.stderr
     assert "+ segment espreso" in result.stdout
+
+
+def test_the_nth_order_values_are_checked_too(conn, tmp_path):
+    # nth (issue 19.2): `order(N).product` is an order scope like the others
+    project = h.project('segment third {\n  where order(3).product = "Espreso Blend"\n}\n',
+                        tmp_path)
+    (warning,) = value_warnings(conn, project)
+    assert "Espreso Blend" in warning.message and "Espresso Blend" in warning.message
