@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from segflow.runtime.synth import generate_store
+from segflow.sources.synth import generate_store
 from tests.runtime import helpers as h
 from tests.runtime.helpers import GENERATED_END as END
 from tests.runtime.test_incremental import _change_store, _mode, _recomputed, _snapshot
