@@ -44,6 +44,7 @@ ORDER = "o"
 LINE = "l"
 FLAGS = "lf"
 AGG = "a"
+LINE_AGG = "la"  # per-customer aggregates over line items (line_facts)
 REFUND = "r"
 
 
@@ -57,6 +58,8 @@ class Aggregate:
     name: str
     expression: exp.Expression  # aggregate over the orders (alias o) and line flags (alias lf)
     default: exp.Expression | None  # value for customers without orders (None: stays NULL)
+    # over line rows (alias l, joined to their counted order o), not over orders (sets.py)
+    lines: bool = False
 
 
 @dataclass
@@ -71,10 +74,12 @@ class FactSet:
         self.customer_columns.add(column)
         return n.column(column, FACTS)
 
-    def aggregate(self, expression: exp.Expression, default: exp.Expression | None) -> exp.Column:
-        """Register an aggregate over orders; returns the facts column holding it."""
-        name = _name("x", expression)
-        self.aggregates.setdefault(name, Aggregate(name, expression, default))
+    def aggregate(self, expression: exp.Expression, default: exp.Expression | None, *,
+                  lines: bool = False) -> exp.Column:
+        """Register an aggregate over orders (or, `lines`, over their line items); returns the
+        facts column holding it."""
+        name = _name("y" if lines else "x", expression)
+        self.aggregates.setdefault(name, Aggregate(name, expression, default, lines))
         return n.column(name, FACTS)
 
     def line_flag(self, condition: exp.Expression) -> exp.Expression:
@@ -112,9 +117,11 @@ def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None 
     positions = _reads_position(facts)
     if positions:
         placed_from = None
-    measures = [*_base_facts(o),
-                *(n.alias(a.expression.copy(), a.name) for a in _sorted(facts.aggregates))]
-    read = {col.name for m in measures for col in m.find_all(exp.Column) if col.table == ORDER}
+    per_line = [a for a in _sorted(facts.aggregates) if a.lines]
+    measures = [*_base_facts(o), *(n.alias(a.expression.copy(), a.name)
+                                   for a in _sorted(facts.aggregates) if not a.lines)]
+    read = {col.name for m in [*measures, *(a.expression for a in per_line)]
+            for col in m.find_all(exp.Column) if col.table == ORDER}
     ctes.append(("counted_orders", _counted(ev, read, positions, customers, placed_from)))
     order_facts = (
         _select(o("customer_id"), *measures)
@@ -141,6 +148,8 @@ def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None 
             copy=False,
         )
     ctes.append(("order_facts", order_facts))
+    if per_line:
+        ctes.append(("line_facts", _line_facts(per_line, bool(facts.line_flags))))
     ctes.append(("facts", _customer_facts(facts, ev, customers)))
     return ctes
 
@@ -215,6 +224,23 @@ def _orders_of(customers: exp.Expression | None,
     return query
 
 
+def _line_facts(aggregates: list[Aggregate], flags: bool) -> exp.Select:
+    """Per customer, the aggregates over the line items of their counted orders (sets.py)."""
+    def o(c):
+        return n.column(c, ORDER)
+
+    def line(c):
+        return n.column(c, LINE)
+
+    query = _select(o("customer_id"), *(n.alias(a.expression.copy(), a.name) for a in aggregates))
+    query = query.from_(n.table("counted_orders", ORDER), copy=False).join(
+        table(ORDER_LINES, LINE), on=n.eq(line("order_id"), o("order_id")), copy=False)
+    if flags:
+        query = query.join(n.table("line_flags", FLAGS), join_type="left", copy=False,
+                           on=n.eq(n.column("order_id", FLAGS), o("order_id")))
+    return query.group_by(o("customer_id"), copy=False)
+
+
 def _customer_facts(facts: FactSet, ev: Evaluation,
                     customers: exp.Expression | None) -> exp.Select:
     """One row per customer (existing by the end of the day): base facts, columns, aggregates."""
@@ -252,8 +278,8 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
         n.alias(interval, "purchase_interval"),
         *(
             n.alias(
-                exp.Coalesce(this=a(agg.name), expressions=[agg.default.copy()])
-                if agg.default is not None else a(agg.name),
+                exp.Coalesce(this=_of(agg), expressions=[agg.default.copy()])
+                if agg.default is not None else _of(agg),
                 agg.name,
             )
             for agg in _sorted(facts.aggregates)
@@ -263,7 +289,11 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
         on=n.eq(a("customer_id"), c("customer_id")),
         join_type="left",
         copy=False,
-    ).where(
+    )
+    if any(agg.lines for agg in facts.aggregates.values()):
+        select = select.join(n.table("line_facts", LINE_AGG), join_type="left", copy=False,
+                             on=n.eq(n.column("customer_id", LINE_AGG), c("customer_id")))
+    select = select.where(
         n.or_(
             n.binary(exp.LT, c("created_at"), ev.cutoff),
             n.is_null(c("created_at")),
@@ -275,6 +305,10 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
         select = select.where(c("customer_id").isin(query=customers.copy(), copy=False),
                               copy=False)
     return select
+
+
+def _of(agg: Aggregate) -> exp.Column:
+    return n.column(agg.name, LINE_AGG if agg.lines else AGG)
 
 
 def _select(*expressions: exp.Expression) -> exp.Select:

@@ -118,7 +118,11 @@ class PredicateCompiler:
             or (isinstance(expr, ast.InList | ast.IsSet) and expr.negated)
         )
         operand = expr.operand  # type: ignore[union-attr]
-        if isinstance(operand, ast.Scoped):
+        from segflow.compiler import sets
+
+        if sets.handles(operand, None):  # lines[...], set aggregates beyond count / total
+            pred = sets.compile_atom(self, operand, _positive(expr))
+        elif isinstance(operand, ast.Scoped):
             pred = self._existential(operand, _positive(expr))
         elif isinstance(operand, ast.Aggregate):
             pred = self._compare(self._aggregate(operand), Type.INTEGER

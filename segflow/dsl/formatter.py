@@ -133,6 +133,10 @@ def format_operand(operand: ast.Operand) -> str:
             return f"{scope}.{name}"
         case ast.Aggregate(scope, where, func):
             return f"{scope}[{format_expr(where)}].{func}"
+        case ast.AggregateOf(scope, None, func, arg):
+            return f"{scope}.{func}({arg})"
+        case ast.AggregateOf(scope, where, func, arg):
+            return f"{scope}[{format_expr(where)}].{func}({arg})"
     raise TypeError(f"not an operand: {operand!r}")  # pragma: no cover
 
 

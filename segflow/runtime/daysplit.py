@@ -115,6 +115,12 @@ class DaySplit:
         bound = _earliest_bound(list(moving.values()))
         ctes = dict(facts_ctes(FactSet(set(), dict(moving), flags), self.evaluation, customers,
                                bound))
+        if "line_facts" in ctes:  # aggregates over line items (compiler/sets.py): read `facts`
+            scan = exp.select(exp.column("customer_id", FACTS), *(
+                exp.column(name, FACTS) for name in moving)).from_(exp.to_table("facts").as_(FACTS))
+            for name, cte in ctes.items():
+                scan = scan.with_(name, as_=cte, copy=False)
+            return scan
         scan = ctes["order_facts"].select(exp.column("customer_id", ORDER),
                                           *(exp.alias_(a.expression.copy(), n, copy=False)
                                             for n, a in moving.items()),
