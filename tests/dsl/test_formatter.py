@@ -309,6 +309,8 @@ def _exprs(children):
         st.builds(ast.Field, NAMES),
         st.builds(ast.Scoped, SCOPES, NAMES),
         st.builds(ast.Aggregate, SCOPES, children, FUNCS),
+        # lines: `scope[...].func(field)` and `scope.func(field)` (issue 19.4)
+        st.builds(ast.AggregateOf, SCOPES, st.one_of(st.none(), children), FUNCS, NAMES),
     )
     atoms = st.one_of(
         st.builds(
