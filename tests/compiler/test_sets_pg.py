@@ -270,3 +270,26 @@ def test_edges(pg_conn, tmp_path, rule, day, expected):
         assert got == {c for c, m in model.items() if not m["orders"]}
     else:
         assert edge == expected
+
+
+TEMPLATES = {  # the templates using these constructs, with the plain-Python meaning of each
+    "due_for_refill": ({"days": 30}, lambda c, d: (lambda v: v is not None and v >= 30)(
+        _days_since(d, [o for o in c["orders"] if REFILL in _products(o)]))),
+    "product_spenders": ({"amount": 50}, lambda c, d: sum(
+        li["revenue"] or 0 for li in c["lines"] if li["product"] == REFILL) >= 50),
+    "product_type_explorers": ({"types": 3}, lambda c, d: len(
+        {li["product_type"] for li in c["lines"]} - {None}) >= 3),
+}
+
+
+@pytest.mark.parametrize("template_id", TEMPLATES)
+def test_templates_agree_with_plain_python(pg_conn, tmp_path, template_id):
+    from segflow.templates.library import get
+
+    values, expected = TEMPLATES[template_id]
+    text = get(template_id).render(values)
+    project = load_sources([parse(text, "t.seg")], tmp_path)
+    got = {r[0] for r in pg_conn.execute(render(segment_query(project, template_id,
+                                                              Evaluation(END, TZ))))}
+    want = {cid for cid, c in _model(pg_conn, END).items() if expected(c, END)}
+    assert got == want and 0 < len(want) < len(_model(pg_conn, END))
