@@ -63,6 +63,32 @@ def segments_text(count: int) -> str:
     return "\n".join(out)
 
 
+# lines: segments using lines[...] and the set aggregates (issue 19, items 3 and 4)
+LINES_VARIATIONS = [
+    'lines[product = "{p}" and date >= today - {d}d].quantity >= {k}',
+    'lines[product = "{p}"].revenue >= {m}',
+    'lines[product = "{p}" and order.source = "{s}"].count >= 1',
+    'orders[product = "{p}"].days_since_last >= {d}',
+    "orders.distinct(product_type) >= {k}",
+    "later_orders.average >= {m}",
+    "orders[date >= today - 365d].max >= {m}",
+    'lines[order.product = "{p}" and product != "{p}"].count >= {k}',
+    "orders.days_since_first between {d} and 400",
+    'lines[product = "{q}"].days_since_last <= {d}',
+]
+
+
+def lines_segments_text(count: int) -> str:
+    """`count` segments of the `LINES_VARIATIONS` kinds, with varied thresholds."""
+    out = []
+    for i in range(count):
+        rule = LINES_VARIATIONS[i % len(LINES_VARIATIONS)].format(
+            d=30 + 15 * (i % 12), k=1 + i % 3, m=50 + 25 * (i % 5), p=PRODUCTS[i % 9],
+            q=PRODUCTS[(i + 4) % 9], s=["web", "pos"][i % 2])
+        out.append(f"segment lines_{i:03d} {{\n  where {rule}\n}}\n")
+    return "\n".join(out)
+
+
 def bench_project(segments: int) -> tuple[Project, Path]:
     """The example segments plus generated variations up to `segments`, in a temporary root,
     plus the SECOND_EDITION segments."""

@@ -17,9 +17,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 
-from common import TZ, bench_project, statement_times, throwaway_cluster, timed
+from common import (
+    TZ,
+    bench_project,
+    lines_segments_text,
+    statement_times,
+    throwaway_cluster,
+    timed,
+)
 
 from segflow.compiler.evaluation import Evaluation
+from segflow.compiler.project import load_project
 from segflow.compiler.query import render, segment_query
 from segflow.engines.postgres.db import connect, migrate
 from segflow.lifecycle.apply import apply_plan
@@ -35,6 +43,8 @@ def main() -> None:
     ap.add_argument("--naive-sample", type=int, default=10)
     ap.add_argument("--profile", action="store_true",
                     help="print the slowest statements of the day-2 run")
+    ap.add_argument("--lines-segments", type=int, default=0,
+                    help="add this many segments using lines[...] and the set aggregates")
     args = ap.parse_args()
     day = dt.date(2026, 6, 30)
     with throwaway_cluster() as url, connect(url, autocommit=True) as conn:
@@ -46,6 +56,9 @@ def main() -> None:
         print(f"store: {counts[0]:,} customers, {counts[1]:,} orders, {counts[2]:,} lines")
         conn.execute("VACUUM ANALYZE")
         project, tmp = bench_project(args.segments)
+        if args.lines_segments:
+            (tmp / "segments" / "lines.seg").write_text(lines_segments_text(args.lines_segments))
+            project = load_project([tmp / "segments"], tmp)
         print(f"segments: {len(project.segments)} (the examples + generated variations)")
         start = day - dt.timedelta(days=1)
         _, plan = timed("plan (first, all segments)", lambda: plan_for(conn, project, TZ, start))

@@ -216,3 +216,36 @@ AGGREGATES: dict[str, tuple[Type, str]] = {
     "count": (Type.INTEGER, "Number of orders in the set."),
     "total": (Type.NUMBER, "Sum of the amounts (`total`) of the orders in the set; 0 when empty."),
 }
+
+# --- lines: line-item sets and more aggregates of a set (issue 19, items 3 and 4; sets.py)
+LINES = "lines"
+ORDER_OF_LINE = "order"  # `order.FIELD` inside `lines[...]`: the line's order
+SCOPES[LINES] = ScopeDef(
+    LINES, "Every line item of the customer's counted orders up to the evaluation day; inside "
+    "`lines[...]` a line field is the line's own, an order field (`date`, `order.source`) its "
+    "order's.", True)
+
+AGGREGATES.update({
+    "quantity": (Type.INTEGER, "`lines` only: units (sum of `quantity`) of the lines in the set; "
+                 "0 when empty."),
+    "revenue": (Type.NUMBER, "`lines` only: what was paid for the lines in the set, "
+                "`price` x `quantity` - line discount (before refunds, which are per order); "
+                "0 when empty."),
+    "days_since_last": (Type.INTEGER, "Whole days from the day of the set's latest order to the "
+                        "evaluation day; not set when empty. Moves with the calendar."),
+    "days_since_first": (Type.INTEGER, "Whole days from the day of the set's earliest order to "
+                         "the evaluation day; not set when empty. Moves with the calendar."),
+    "last_date": (Type.DATE, "Day of the set's latest order; not set when empty."),
+    "first_date": (Type.DATE, "Day of the set's earliest order; not set when empty."),
+    "average": (Type.NUMBER, "Mean amount: of the orders' `total` (order sets) or of the lines' "
+                "revenue (`lines`); not set when empty."),
+    "max": (Type.NUMBER, "Largest amount: an order's `total` (order sets) or a line's revenue "
+            "(`lines`); not set when empty."),
+    "distinct": (Type.INTEGER, "`.distinct(FIELD)`: number of distinct values of an order or line "
+                 "field (a date field counts days) over the set, unset values left out; 0 when "
+                 "empty."),
+})
+LINE_ONLY_AGGREGATES = frozenset({"quantity", "revenue"})
+ORDER_ONLY_AGGREGATES = frozenset({"total"})
+DAY_AGGREGATES = frozenset({"days_since_last", "days_since_first", "last_date", "first_date"})
+FIELD_AGGREGATES = frozenset({"distinct"})  # written `.func(FIELD)`

@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from segflow.compiler import order_position
+from segflow.compiler import order_position, sets
 from segflow.compiler.catalog import (
     AGGREGATES,
     CUSTOMER_NAMESPACE,
@@ -168,7 +168,7 @@ class Checker:
             case ast.Not(operand=operand):
                 self._check_expr(operand, namespace, segments, owner)
             case ast.SegmentRef(name=name, span=span):
-                if in_orders:
+                if in_orders or namespace is sets.LINE_NAMESPACE:
                     self.error(span, "a segment reference cannot be used inside an order "
                                "filter", "misplaced-segment")
                 elif name == owner:
@@ -223,6 +223,8 @@ class Checker:
 
     def _operand_type(self, operand: ast.Operand, namespace, segments) -> Type | None:
         in_orders = namespace is ORDER_NAMESPACE
+        if sets.handles(operand, namespace):  # lines[...], set aggregates beyond count / total
+            return sets.check_operand(self, operand, namespace, segments)
         match operand:
             case ast.Field(name=name, span=span):
                 fdef = namespace.get(name)
@@ -365,6 +367,8 @@ def _operand_text(operand: ast.Operand) -> str:
             return f"{scope}[...].{func}"
         case ast.NthScoped(scope=scope, number=number, name=name):
             return f"{scope}({format(number, 'f')}).{name}"
+        case ast.AggregateOf(scope=scope, where=where, func=func, arg=arg):
+            return f"{scope}{'' if where is None else '[...]'}.{func}({arg})"
     return "?"  # pragma: no cover
 
 

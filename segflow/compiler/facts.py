@@ -48,6 +48,7 @@ ORDER = "o"
 LINE = "l"
 FLAGS = "lf"
 AGG = "a"
+LINE_AGG = "la"  # per-customer aggregates over line items (line_facts)
 REFUND = "r"
 
 
@@ -62,6 +63,8 @@ class Aggregate:
     expression: exp.Expression  # aggregate over the orders (alias o) and line flags (alias lf)
     default: exp.Expression | None  # value for customers without orders (None: stays NULL)
     over: str = COUNTED  # the orders aggregated: COUNTED, or CANCELLED (nth)
+    # over line rows (alias l, joined to their counted order o), not over orders (sets.py)
+    lines: bool = False
 
 
 @dataclass
@@ -77,11 +80,11 @@ class FactSet:
         return n.column(column, FACTS)
 
     def aggregate(self, expression: exp.Expression, default: exp.Expression | None,
-                  over: str = COUNTED) -> exp.Column:
-        """Register an aggregate over orders (the counted ones, or `over` the cancelled ones);
-        returns the facts column holding it."""
-        name = _name("x" if over == COUNTED else "xc", expression)
-        self.aggregates.setdefault(name, Aggregate(name, expression, default, over))
+                  over: str = COUNTED, *, lines: bool = False) -> exp.Column:
+        """Register an aggregate over orders (the counted ones, or `over` the cancelled ones;
+        `lines`: over the counted orders' line items); returns the facts column holding it."""
+        name = _name("y" if lines else "x" if over == COUNTED else "xc", expression)
+        self.aggregates.setdefault(name, Aggregate(name, expression, default, over, lines))
         return n.column(name, FACTS)
 
     def line_flag(self, condition: exp.Expression) -> exp.Expression:
@@ -119,9 +122,12 @@ def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None 
     positions = _reads_position(facts)
     if positions:
         placed_from = None
+    per_line = [a for a in _sorted(facts.aggregates) if a.lines]
     measures = [*_base_facts(o), *(n.alias(a.expression.copy(), a.name)
-                                   for a in _sorted(facts.aggregates) if a.over == COUNTED)]
-    read = {col.name for m in measures for col in m.find_all(exp.Column) if col.table == ORDER}
+                                   for a in _sorted(facts.aggregates)
+                                   if a.over == COUNTED and not a.lines)]
+    read = {col.name for m in [*measures, *(a.expression for a in per_line)]
+            for col in m.find_all(exp.Column) if col.table == ORDER}
     ctes.append(("counted_orders", _counted(ev, read, positions, customers, placed_from)))
     order_facts = (
         _select(o("customer_id"), *measures)
@@ -149,6 +155,8 @@ def facts_ctes(facts: FactSet, ev: Evaluation, customers: exp.Expression | None 
         )
     ctes.append(("order_facts", order_facts))
     ctes += _cancelled_facts(facts, ev, customers, placed_from)
+    if per_line:
+        ctes.append(("line_facts", _line_facts(per_line, bool(facts.line_flags))))
     ctes.append(("facts", _customer_facts(facts, ev, customers)))
     return ctes
 
@@ -246,6 +254,23 @@ def _orders_of(customers: exp.Expression | None,
     return query
 
 
+def _line_facts(aggregates: list[Aggregate], flags: bool) -> exp.Select:
+    """Per customer, the aggregates over the line items of their counted orders (sets.py)."""
+    def o(c):
+        return n.column(c, ORDER)
+
+    def line(c):
+        return n.column(c, LINE)
+
+    query = _select(o("customer_id"), *(n.alias(a.expression.copy(), a.name) for a in aggregates))
+    query = query.from_(n.table("counted_orders", ORDER), copy=False).join(
+        table(ORDER_LINES, LINE), on=n.eq(line("order_id"), o("order_id")), copy=False)
+    if flags:
+        query = query.join(n.table("line_flags", FLAGS), join_type="left", copy=False,
+                           on=n.eq(n.column("order_id", FLAGS), o("order_id")))
+    return query.group_by(o("customer_id"), copy=False)
+
+
 def _customer_facts(facts: FactSet, ev: Evaluation,
                     customers: exp.Expression | None) -> exp.Select:
     """One row per customer (existing by the end of the day): base facts, columns, aggregates."""
@@ -299,6 +324,9 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
         select = select.join(n.table("cancelled_facts", CANCELLED_FACTS), on=n.eq(
             n.column("customer_id", CANCELLED_FACTS), c("customer_id")), join_type="left",
             copy=False)
+    if any(agg.lines for agg in facts.aggregates.values()):
+        select = select.join(n.table("line_facts", LINE_AGG), join_type="left", copy=False,
+                             on=n.eq(n.column("customer_id", LINE_AGG), c("customer_id")))
     select = select.where(
         n.or_(
             n.binary(exp.LT, c("created_at"), ev.cutoff),
@@ -314,6 +342,8 @@ def _customer_facts(facts: FactSet, ev: Evaluation,
 
 
 def _agg_column(agg: Aggregate) -> exp.Column:
+    if agg.lines:
+        return n.column(agg.name, LINE_AGG)
     return n.column(agg.name, AGG if agg.over == COUNTED else CANCELLED_FACTS)
 
 

@@ -115,7 +115,9 @@ class DaySplit:
         bound = _earliest_bound(list(moving.values()))
         ctes = dict(facts_ctes(FactSet(set(), dict(moving), flags), self.evaluation, customers,
                                bound))
-        if any(a.over != COUNTED for a in moving.values()):  # e.g. cancelled_orders[...]
+        # cancelled_orders[...] (nth) or line-item aggregates (sets.py): `order_facts` alone
+        # does not hold them, so read the whole facts relation
+        if "line_facts" in ctes or any(a.over != COUNTED for a in moving.values()):
             return _facts_scan(ctes, moving)
         scan = ctes["order_facts"].select(exp.column("customer_id", ORDER),
                                           *(exp.alias_(a.expression.copy(), n, copy=False)

@@ -119,11 +119,15 @@ class PredicateCompiler:
             or (isinstance(expr, ast.InList | ast.IsSet) and expr.negated)
         )
         operand = expr.operand  # type: ignore[union-attr]
+        from segflow.compiler import sets
+
         if isinstance(operand, ast.Scoped) and order_position.whole_set(operand):
             # `cancelled_orders.count`: the aggregate of the whole set
             pred = self._compare(self._fact(operand, lambda: self._set_fact(
                 operand.scope, operand.name, None)), Type.INTEGER if operand.name == "count"
                 else Type.NUMBER, False, _positive(expr))
+        elif sets.handles(operand, None):  # lines[...], set aggregates beyond count / total
+            pred = sets.compile_atom(self, operand, _positive(expr))
         elif isinstance(operand, ast.Scoped | ast.NthScoped):
             pred = self._existential(operand, _positive(expr))
         elif isinstance(operand, ast.Aggregate):

@@ -145,7 +145,22 @@ class NthScoped:
     span: Span = _span()
 
 
-Operand = Field | Scoped | Aggregate | NthScoped
+@dataclass(frozen=True)
+class AggregateOf:
+    """`scope[condition].func(field)`, or without a condition `scope.func(field)`, e.g.
+    `orders.distinct(product_type)` (`where` is None: the whole set)."""
+
+    scope: str
+    where: Expr | None
+    func: str
+    arg: str
+    scope_span: Span = _span()
+    func_span: Span = _span()
+    arg_span: Span = _span()
+    span: Span = _span()
+
+
+Operand = Field | Scoped | Aggregate | NthScoped | AggregateOf
 
 
 # ---------------------------------------------------------------- expressions
@@ -315,6 +330,8 @@ def _children(node) -> tuple:
         return (node.base,)
     if t in (Compare, InList, Between, IsSet, Truthy):
         out = [node.operand.where] if type(node.operand) is Aggregate else []
+        if type(node.operand) is AggregateOf and node.operand.where is not None:
+            out.append(node.operand.where)
         if t is Compare:
             out.append(node.value)
         elif t is Between:

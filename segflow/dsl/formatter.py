@@ -135,6 +135,10 @@ def format_operand(operand: ast.Operand) -> str:
             return f"{scope}[{format_expr(where)}].{func}"
         case ast.NthScoped(scope, number, name):
             return f"{scope}({format(number, 'f')}).{name}"
+        case ast.AggregateOf(scope, None, func, arg):
+            return f"{scope}.{func}({arg})"
+        case ast.AggregateOf(scope, where, func, arg):
+            return f"{scope}[{format_expr(where)}].{func}({arg})"
     raise TypeError(f"not an operand: {operand!r}")  # pragma: no cover
 
 

@@ -530,6 +530,16 @@ class _Builder(Transformer):
         return ast.NthScoped(str(scope), value.value, str(name), _tok(scope), value.span,
                              _tok(name), _between(scope, name))
 
+    def aggregate_of(self, c):
+        scope, _lb, where, _rb, _dot, func, _lp, arg, _rp = c
+        return ast.AggregateOf(str(scope), _unwrap(where), str(func), str(arg), _tok(scope),
+                               _tok(func), _tok(arg), _between(scope, _rp))
+
+    def set_aggregate_of(self, c):
+        scope, _dot, func, _lp, arg, _rp = c
+        return ast.AggregateOf(str(scope), None, str(func), str(arg), _tok(scope), _tok(func),
+                               _tok(arg), _between(scope, _rp))
+
     def list_value(self, c):
         items = tuple(v for v in c[1:-1] if v is not None and not isinstance(v, Token))
         return ast.ListLit(items, _between(c[0], c[-1]))

@@ -66,8 +66,9 @@ def text_values(project: Project) -> dict[str, list[Use]]:
                     stack.append((operand, in_orders))
                 case ast.Compare() | ast.InList() | ast.Between() | ast.IsSet() | ast.Truthy():
                     operand = node.operand
-                    if isinstance(operand, ast.Aggregate):
-                        stack.append((operand.where, True))
+                    where = getattr(operand, "where", None)  # orders[...], lines[...]
+                    if where is not None:
+                        stack.append((where, True))
                     for fdef, value in _exact_values(node, operand, in_orders):
                         found[fdef.name].append(Use(fdef, value.value, seg.path, value.span))
     return found

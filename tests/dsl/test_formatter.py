@@ -312,6 +312,8 @@ def _exprs(children):
         st.builds(ast.Aggregate, SCOPES, children, FUNCS),
         # nth: `order(3).product`, any number the parser reads back
         st.builds(ast.NthScoped, st.just("order") | NAMES, numbers, NAMES),
+        # lines: `scope[...].func(field)` and `scope.func(field)` (issue 19.4)
+        st.builds(ast.AggregateOf, SCOPES, st.one_of(st.none(), children), FUNCS, NAMES),
     )
     atoms = st.one_of(
         st.builds(

@@ -88,7 +88,8 @@ KEYWORDS = ["segment", "group", "where", "and", "or", "not", "except", "in", "co
             "with", "is", "set", "between", "true", "false", "today", "AND", "Or", "NOT", "ends",
             "matches", "like", "orders", "first_order", "later_orders", "count", "total",
             "order(3).", "order(0).", "order(", "previous_order", "cancelled_orders", "number",
-            "days_since_previous", "days_after_first", "refunded", "cancelled"]
+            "days_since_previous", "days_after_first", "refunded", "cancelled",
+            "lines", "order", "distinct", "revenue", "quantity", "days_since_last", "(", ")"]
 PUNCT = ["{", "}", "[", "]", "(", ")", "=", "!=", "<=", ">=", "<", ">", ",", ".", '"', '"""',
          "'", "#", "\\", "+", "-", "==", "&&", "||", ";"]
 CONTROL = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\r", "\t", "\n",
@@ -147,12 +148,15 @@ def _mutate(draw, text: str) -> str:
 
 def _nest(draw, depth: int) -> str:
     rule = draw(st.sampled_from(["order_count > 1", "email contains \"x\"", "segment base",
-                                 "orders[total > 5].count >= 1", "tags is set"]))
+                                 "orders[total > 5].count >= 1", "tags is set",
+                                 'lines[order.source = "pos"].revenue > 1',
+                                 "orders.distinct(product) >= 2"]))
     for level in range(depth):
         rule = draw(st.sampled_from([
             f"not {rule}", f"not ({rule})", f"({rule})", f"total_spent > {level} and ({rule})",
             f"total_spent > {level} or ({rule})", f"({rule}) except segment base",
             f"orders[not (total > {level})].count > 0 and ({rule})",
+            f"lines[not (quantity > {level}) and date >= today - 1d].quantity > 0 or ({rule})",
         ]))
     return rule
 
